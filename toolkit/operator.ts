@@ -1,0 +1,81 @@
+import type { Observable, OperatorFunction } from 'rxjs';
+import type { DataKind, StreamItem } from './items.js';
+import { FlowControl } from './runtime/flow.js';
+import { validateParams } from './params.js';
+
+/** A JSON Schema object (validated with ajv); defaults live in the schema. */
+export type ParamSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  verbose(message: string): void;
+}
+
+/** What every operator instance gets besides its params. */
+export interface OperatorContext {
+  /** The node id in a graph, or the operator kind when used from code. */
+  nodeId: string;
+  log: Logger;
+  /** Shared by every stage of one running graph: sources slow down while stages hold too much. */
+  flow: FlowControl;
+  /** Set by the runtime when the whole graph should stop reading (SIGINT). */
+  signal?: AbortSignal;
+}
+
+interface SpecBase<P> {
+  kind: string;
+  description: string;
+  params: ParamSchema;
+  output: DataKind;
+  /** Extra checks before anything runs (files exist, a model parses); each string is one problem. */
+  check?: (params: P) => string[] | Promise<string[]>;
+  /** Params that name files which must exist before the graph runs. */
+  pathParams?: string[];
+  /** Typing helper only: never read at run time. */
+  readonly __params?: P;
+}
+
+export interface SourceSpec<P> extends SpecBase<P> {
+  role: 'source';
+  create: (params: P, ctx: OperatorContext) => Observable<StreamItem>;
+}
+
+export interface StageSpec<P> extends SpecBase<P> {
+  role: 'stage';
+  /** Item kinds this stage consumes; anything else passes through unchanged. */
+  input: DataKind[];
+  create: (params: P, ctx: OperatorContext) => OperatorFunction<StreamItem, StreamItem>;
+}
+
+export type OperatorSpec<P = any> = SourceSpec<P> | StageSpec<P>;
+
+export const consoleLogger = (verbose = false): Logger => ({
+  info: (m) => process.stderr.write(`${m}\n`),
+  warn: (m) => process.stderr.write(`warning: ${m}\n`),
+  verbose: (m) => {
+    if (verbose) process.stderr.write(`${m}\n`);
+  },
+});
+
+export function defaultContext(nodeId: string, overrides: Partial<OperatorContext> = {}): OperatorContext {
+  return { nodeId, log: consoleLogger(false), flow: new FlowControl(), ...overrides };
+}
+
+/**
+ * The in-code form of a stage: `chunker({chunkMs: 160})`. Params are validated and defaulted by the
+ * same schema as in YAML, so code and graphs can never disagree.
+ */
+export function stageFactory<P>(spec: StageSpec<P>) {
+  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): OperatorFunction<StreamItem, StreamItem> => {
+    const full = validateParams(spec, params, spec.kind) as P;
+    return spec.create(full, defaultContext(spec.kind, ctx));
+  };
+}
+
+export function sourceFactory<P>(spec: SourceSpec<P>) {
+  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): Observable<StreamItem> => {
+    const full = validateParams(spec, params, spec.kind) as P;
+    return spec.create(full, defaultContext(spec.kind, ctx));
+  };
+}
