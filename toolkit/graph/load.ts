@@ -1,0 +1,216 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { LineCounter, isMap, isNode, parseDocument, type Document } from 'yaml';
+import type { OperatorSpec } from '../operator.js';
+import { describeAjvError, paramValidator } from '../params.js';
+import { resolveAsset } from '../paths.js';
+import { GraphError, type GraphProblem } from './errors.js';
+import { GRAPH_SCHEMA, type GraphDocument } from './schema.js';
+import { coerceOverride, substitute } from './substitute.js';
+
+export interface PlanNode {
+  id: string;
+  spec: OperatorSpec;
+  params: Record<string, unknown>;
+  inputs: string[];
+}
+
+/** A validated graph, ready to build. Nodes are in topological order. */
+export interface Plan {
+  name: string;
+  file: string;
+  nodes: PlanNode[];
+  /** Nodes no other node consumes: the graph's results. */
+  outputs: string[];
+}
+
+export interface LoadOptions {
+  registry: OperatorSpec[];
+  /** `--param name=value` overrides (strings are coerced to the default's type) or typed values from code. */
+  params?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  maxBytes?: number;
+  /** Run the operators' own pre-run checks (open models, tokens). */
+  deepChecks?: boolean;
+}
+
+type Path = Array<string | number>;
+const MAX_ALIAS_EXPANSIONS = 200;
+const graphValidator = new Ajv({ allErrors: true, strict: false }).compile(GRAPH_SCHEMA);
+
+export async function loadGraphFile(file: string, opts: LoadOptions): Promise<Plan> {
+  const problem = (message: string) => new GraphError([{ file, line: 1, col: 1, message }]);
+  if (!existsSync(file)) throw problem('graph file not found');
+  const stat = statSync(file);
+  if (!stat.isFile()) throw problem('not a regular file');
+  const maxBytes = opts.maxBytes ?? 1 << 20;
+  if (stat.size > maxBytes) throw problem(`graph file is ${stat.size} bytes, over the limit of ${maxBytes} (--max-graph-bytes)`);
+  return loadGraph(file, readFileSync(file, 'utf8'), opts);
+}
+
+export async function loadGraph(file: string, text: string, opts: LoadOptions): Promise<Plan> {
+  const problems: GraphProblem[] = [];
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => lineCounter.linePos(offset);
+  const report = (offset: number, message: string) => {
+    const { line, col } = at(offset);
+    problems.push({ file, line, col, message });
+  };
+  const reportAt = (path: Path, message: string) => report(offsetOf(doc, path), message);
+  const fail = () => {
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    return new GraphError(problems);
+  };
+
+  for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0]);
+  if (problems.length) throw fail();
+
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (e) {
+    report(0, `the document cannot be read: ${(e as Error).message.split('\n')[0]}`);
+    throw fail();
+  }
+  if (!graphValidator(js)) {
+    for (const e of graphValidator.errors ?? []) {
+      const { path, message } = describeAjvError(e);
+      reportAt(path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)), message.replace(/parameter/g, 'key'));
+    }
+    throw fail();
+  }
+  const graph = js as GraphDocument;
+
+  // Graph parameters: declared defaults, overridden by --param, then ${ENV} references resolved.
+  const env = opts.env ?? process.env;
+  const declared = graph.params ?? {};
+  const values: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(declared)) {
+    values[name] = substitute(def, (n) => env[n], (n) => reportAt(['params', name], `undefined reference \${${n}}`));
+  }
+  for (const [name, value] of Object.entries(opts.params ?? {})) {
+    if (!(name in declared)) {
+      problems.push({ file, line: 1, col: 1, message: `--param ${name}: the graph declares no parameter '${name}' (it has: ${Object.keys(declared).join(', ') || 'none'})` });
+      continue;
+    }
+    values[name] = typeof value === 'string' ? coerceOverride(value, declared[name]) : value;
+  }
+  const lookup = (name: string) => (name in values ? values[name] : env[name]);
+
+  const registry = new Map(opts.registry.map((s) => [s.kind, s]));
+  const nodes: PlanNode[] = [];
+  const seen = new Set<string>();
+  graph.nodes.forEach((raw, i) => {
+    const where: Path = ['nodes', i];
+    if (seen.has(raw.id)) reportAt([...where, 'id'], `duplicate node id '${raw.id}'`);
+    seen.add(raw.id);
+    const spec = registry.get(raw.kind);
+    if (!spec) {
+      reportAt([...where, 'kind'], `unknown operator kind '${raw.kind}' (known: ${[...registry.keys()].join(', ')})`);
+      return;
+    }
+    const params = substitute(raw.params ?? {}, lookup, (n) => reportAt([...where, 'params'], `undefined reference \${${n}} (declare it under params: or set the environment variable)`)) as Record<string, unknown>;
+    const validate = paramValidator(spec);
+    if (!validate(params)) {
+      for (const e of validate.errors ?? []) {
+        const { path, message } = describeAjvError(e);
+        reportAt([...where, 'params', ...path], `${raw.id} (${raw.kind}): ${message}`);
+      }
+      return;
+    }
+    for (const name of spec.pathParams ?? []) {
+      const value = params[name];
+      if (typeof value !== 'string' || value === '') continue;
+      const resolved = resolveAsset(value);
+      if (!existsSync(resolved)) reportAt([...where, 'params', name], `${raw.id} (${raw.kind}): parameter '${name}': file not found: ${value}`);
+      else params[name] = resolved;
+    }
+    const inputs = raw.inputs ?? (i > 0 && spec.role === 'stage' ? [graph.nodes[i - 1].id] : []);
+    nodes.push({ id: raw.id, spec, params, inputs });
+  });
+
+  checkWiring(nodes, graph, reportAt);
+  const ordered = problems.length ? nodes : topologicalOrder(nodes, graph, reportAt);
+
+  if (!problems.length && opts.deepChecks !== false) {
+    for (const node of ordered) {
+      if (!node.spec.check) continue;
+      const index = graph.nodes.findIndex((n) => n.id === node.id);
+      try {
+        for (const message of await node.spec.check(node.params)) reportAt(['nodes', index, 'params'], `${node.id} (${node.spec.kind}): ${message}`);
+      } catch (e) {
+        reportAt(['nodes', index, 'params'], `${node.id} (${node.spec.kind}): ${(e as Error).message}`);
+      }
+    }
+  }
+  if (problems.length) throw fail();
+
+  const consumed = new Set(ordered.flatMap((n) => n.inputs));
+  return { name: graph.name, file, nodes: ordered, outputs: ordered.filter((n) => !consumed.has(n.id)).map((n) => n.id) };
+}
+
+function checkWiring(nodes: PlanNode[], graph: GraphDocument, reportAt: (path: Path, message: string) => void): void {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  for (const node of nodes) {
+    const index = graph.nodes.findIndex((n) => n.id === node.id);
+    const explicit = graph.nodes[index].inputs !== undefined;
+    const where: Path = explicit ? ['nodes', index, 'inputs'] : ['nodes', index, 'kind'];
+    if (node.spec.role === 'source') {
+      if (explicit && node.inputs.length) reportAt(where, `${node.id} (${node.spec.kind}) is a source and takes no inputs`);
+      continue;
+    }
+    if (!node.inputs.length) reportAt(where, `${node.id} (${node.spec.kind}) has no input: put a source before it or give inputs:`);
+    for (const inputId of node.inputs) {
+      const upstream = byId.get(inputId);
+      if (!upstream) {
+        if (!graph.nodes.some((n) => n.id === inputId)) reportAt(where, `${node.id}: unknown input '${inputId}'`);
+        continue;
+      }
+      if (!node.spec.input.includes(upstream.spec.output)) {
+        reportAt(where, `${node.id} (${node.spec.kind}) takes ${node.spec.input.join(' or ')} items but ${upstream.id} (${upstream.spec.kind}) produces ${upstream.spec.output}`);
+      }
+    }
+  }
+}
+
+function topologicalOrder(nodes: PlanNode[], graph: GraphDocument, reportAt: (path: Path, message: string) => void): PlanNode[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const ordered: PlanNode[] = [];
+  const visit = (node: PlanNode, trail: string[]): boolean => {
+    if (state.get(node.id) === 'done') return true;
+    if (state.get(node.id) === 'visiting') {
+      const index = graph.nodes.findIndex((n) => n.id === node.id);
+      reportAt(['nodes', index, 'inputs'], `cycle: ${[...trail.slice(trail.indexOf(node.id)), node.id].join(' -> ')}`);
+      return false;
+    }
+    state.set(node.id, 'visiting');
+    for (const id of node.inputs) if (!visit(byId.get(id)!, [...trail, node.id])) return false;
+    state.set(node.id, 'done');
+    ordered.push(node);
+    return true;
+  };
+  for (const node of nodes) if (!visit(node, [])) break;
+  return ordered;
+}
+
+/** Offset of the deepest existing YAML node along `path`, for file:line:col messages. */
+function offsetOf(doc: Document, path: Path): number {
+  for (let n = path.length; n >= 0; n--) {
+    const prefix = path.slice(0, n);
+    const node = prefix.length ? doc.getIn(prefix, true) : doc.contents;
+    if (isNode(node) && node.range) {
+      // For a mapping entry, point at its key rather than its value.
+      if (prefix.length) {
+        const parent = prefix.length > 1 ? doc.getIn(prefix.slice(0, -1), true) : doc.contents;
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === prefix[prefix.length - 1]);
+          if (pair && isNode(pair.key) && pair.key.range) return pair.key.range[0];
+        }
+      }
+      return node.range[0];
+    }
+  }
+  return 0;
+}
