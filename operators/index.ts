@@ -1,4 +1,7 @@
 import type { OperatorSpec } from '../toolkit/operator.js';
+import { Chunker } from './chunker/index.js';
+import { FileSource } from './file-source/index.js';
+import { Sink } from './sink/index.js';
 
 /** Every operator the toolkit ships; the graph loader, CLI and README table read this list. */
-export const OPERATORS: OperatorSpec[] = [];
+export const OPERATORS: OperatorSpec[] = [FileSource, Chunker, Sink];

@@ -1,0 +1,73 @@
+/**
+ * Chunker: re-blocks each audio stream into exact `chunkMs` chunks with exact `startSample`, each
+ * optionally preceded by `overlapMs` of lookback (the first chunk has none, so chunk k starts at
+ * max(0, k*chunk - overlap)). At the stream's punct the short last chunk is emitted as is, padded
+ * with zeros to a full chunk, or dropped (`last`). Other item kinds pass through in order.
+ *
+ * @example
+ * ```ts
+ * fileSource({ files: 'a.wav' }).pipe(chunker({ chunkMs: 160, overlapMs: 40 })).subscribe(console.log);
+ * ```
+ */
+import type { AudioItem } from '../../toolkit/items.js';
+import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
+import { perStream } from '../../toolkit/runtime/per-stream.js';
+import { Reblocker, type LastPolicy } from './reblock.js';
+
+export interface ChunkerParams {
+  chunkMs: number;
+  overlapMs: number;
+  last: LastPolicy;
+}
+
+interface State {
+  streamId: string;
+  reblocker?: Reblocker;
+  sampleRate: number;
+}
+
+export const Chunker: StageSpec<ChunkerParams> = {
+  kind: 'Chunker',
+  role: 'stage',
+  description: 'Re-blocks each audio stream into exact chunkMs chunks (exact startSample), with optional overlapMs lookback.',
+  input: ['audio'],
+  output: 'audio',
+  params: {
+    type: 'object',
+    properties: {
+      chunkMs: { type: 'number', exclusiveMinimum: 0, maximum: 600000, default: 160, description: 'New audio per chunk.' },
+      overlapMs: { type: 'number', minimum: 0, maximum: 600000, default: 0, description: 'Lookback prepended to each chunk after the first.' },
+      last: { enum: ['emit', 'pad', 'drop'], default: 'emit', description: 'The short last chunk: emit it, pad it with zeros, or drop it.' },
+    },
+  },
+  create: (params, ctx) =>
+    perStream<State>({
+      operator: ctx.nodeId,
+      accepts: ['audio'],
+      open: (streamId) => ({ streamId, sampleRate: 0 }),
+      onItem(state, item, emit) {
+        const a = item as AudioItem;
+        if (!state.reblocker) {
+          const chunk = Math.round((a.sampleRate * params.chunkMs) / 1000);
+          if (chunk < 1) throw new Error(`chunkMs ${params.chunkMs} is less than one sample at ${a.sampleRate} Hz`);
+          state.sampleRate = a.sampleRate;
+          state.reblocker = new Reblocker(chunk, Math.round((a.sampleRate * params.overlapMs) / 1000), a.startSample);
+        } else if (a.sampleRate !== state.sampleRate) {
+          throw new Error(`sample rate changed within the stream (${state.sampleRate} Hz -> ${a.sampleRate} Hz)`);
+        }
+        for (const c of state.reblocker.push(a.samples, a.startSample)) {
+          emit({ kind: 'audio', streamId: a.streamId, samples: c.samples, sampleRate: a.sampleRate, startSample: c.startSample });
+        }
+      },
+      onEnd(state, emit) {
+        const r = state.reblocker;
+        if (!r) return;
+        if (r.gapSamples) ctx.log.warn(`${state.streamId}: ${r.gapSamples} missing sample(s) filled with zeros`);
+        if (r.repeatedSamples) ctx.log.warn(`${state.streamId}: ${r.repeatedSamples} repeated sample(s) dropped`);
+        const c = r.end(params.last);
+        if (c) emit({ kind: 'audio', streamId: state.streamId, samples: c.samples, sampleRate: state.sampleRate, startSample: c.startSample });
+      },
+    }),
+};
+
+export const chunker = stageFactory(Chunker);

@@ -1,0 +1,97 @@
+/**
+ * The Chunker's per-stream state: re-blocks one stream of samples into exact chunks of `chunk`
+ * new samples, each preceded by up to `overlap` samples of lookback, with exact absolute positions.
+ *
+ * Chunk k covers new samples [origin + k*chunk, origin + (k+1)*chunk) and starts at
+ * max(origin, origin + k*chunk - overlap). Gaps in the input's startSample are filled with zeros and
+ * repeated samples are dropped, so the positions stay exact whatever the upstream did.
+ */
+
+export type LastPolicy = 'emit' | 'pad' | 'drop';
+
+export interface Chunk {
+  samples: Float32Array;
+  startSample: number;
+}
+
+export class Reblocker {
+  /** Samples held; buf[0] is absolute sample `bufStart`. */
+  private buf: Float32Array;
+  private bufStart: number;
+  private len = 0;
+  /** First new sample of the next chunk. */
+  private chunkStart: number;
+  /** Absolute index the next input sample is expected at. */
+  private expected: number;
+  gapSamples = 0;
+  repeatedSamples = 0;
+
+  constructor(
+    readonly chunk: number,
+    readonly overlap: number,
+    readonly origin: number,
+  ) {
+    if (!(chunk >= 1)) throw new Error(`chunk must be at least one sample (got ${chunk})`);
+    this.buf = new Float32Array(Math.max(1024, 2 * (chunk + overlap)));
+    this.bufStart = origin;
+    this.chunkStart = origin;
+    this.expected = origin;
+  }
+
+  /** Adds samples starting at absolute `startSample`; returns the chunks now complete. */
+  push(samples: Float32Array, startSample: number): Chunk[] {
+    if (startSample > this.expected) {
+      this.gapSamples += startSample - this.expected;
+      this.append(new Float32Array(startSample - this.expected));
+    } else if (startSample < this.expected) {
+      const skip = Math.min(samples.length, this.expected - startSample);
+      this.repeatedSamples += skip;
+      samples = samples.subarray(skip);
+    }
+    this.append(samples);
+    const out: Chunk[] = [];
+    while (this.bufStart + this.len >= this.chunkStart + this.chunk) out.push(this.take(this.chunk));
+    return out;
+  }
+
+  /** The stream ended: the short last chunk by policy (none when nothing is left). */
+  end(policy: LastPolicy): Chunk | undefined {
+    const remaining = this.bufStart + this.len - this.chunkStart;
+    if (remaining <= 0 || policy === 'drop') return undefined;
+    const c = this.take(remaining);
+    if (policy === 'pad') {
+      const padded = new Float32Array(c.samples.length + (this.chunk - remaining));
+      padded.set(c.samples);
+      c.samples = padded;
+    }
+    return c;
+  }
+
+  private take(n: number): Chunk {
+    const from = Math.max(this.origin, this.chunkStart - this.overlap);
+    const to = this.chunkStart + n;
+    const samples = this.buf.slice(from - this.bufStart, to - this.bufStart);
+    this.chunkStart = to;
+    return { samples, startSample: from };
+  }
+
+  private append(x: Float32Array): void {
+    if (x.length === 0) return;
+    // Keep only the lookback the next chunk needs.
+    const keepFrom = Math.max(this.bufStart, this.chunkStart - this.overlap);
+    const drop = keepFrom - this.bufStart;
+    if (drop > 0 && (this.len + x.length > this.buf.length || drop >= this.buf.length / 2)) {
+      this.buf.copyWithin(0, drop, this.len);
+      this.len -= drop;
+      this.bufStart += drop;
+    }
+    if (this.len + x.length > this.buf.length) {
+      const grown = new Float32Array(Math.max(2 * this.buf.length, this.len + x.length));
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
+    this.buf.set(x, this.len);
+    this.len += x.length;
+    this.expected += x.length;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Resolves FileSource's `files` param to the list of inputs, in order: each entry is a path, a glob
+ * (matches sorted), or a folder (its audio files sorted, not descended). Entries that cannot name
+ * any file become problems reported as per-stream errors by the source, under the entry's own name.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+
+/** Extensions a folder listing takes as audio files. */
+export const AUDIO_EXTENSIONS = ['.wav', '.wave'];
+
+export type FileEntry = { path: string } | { path: string; problem: string };
+
+export function isAudioName(name: string): boolean {
+  return AUDIO_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+async function expandGlob(pattern: string): Promise<FileEntry[]> {
+  const absolute = path.isAbsolute(pattern);
+  // Directories that match are kept: they are reported ("is a directory"), not silently skipped.
+  const matches = await glob(pattern, { onlyFiles: false, expandDirectories: false, absolute, followSymbolicLinks: false });
+  if (matches.length === 0) return [{ path: pattern, problem: 'no files match this pattern' }];
+  return matches
+    .map((m) => (absolute ? m : path.normalize(m)).replace(/\/$/, ''))
+    .sort(byName)
+    .map((p) => ({ path: p }));
+}
+
+async function expandFolder(dir: string): Promise<FileEntry[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (e) {
+    return [{ path: dir, problem: `cannot list folder (${(e as NodeJS.ErrnoException).code ?? String(e)})` }];
+  }
+  const audio = names.filter(isAudioName).sort(byName);
+  if (audio.length === 0) return [{ path: dir, problem: `no audio files (${AUDIO_EXTENSIONS.join(', ')}) in folder` }];
+  return audio.map((n) => ({ path: path.join(dir, n) }));
+}
+
+export async function resolveFiles(files: string | string[]): Promise<FileEntry[]> {
+  const entries = typeof files === 'string' ? [files] : files;
+  const out: FileEntry[] = [];
+  for (const entry of entries) {
+    if (entry === '') {
+      out.push({ path: entry, problem: 'empty file name' });
+      continue;
+    }
+    // An existing path is taken literally even if it looks like a pattern ("take[1].wav").
+    let kind: 'dir' | 'other' | 'missing' = 'missing';
+    try {
+      kind = (await fsp.stat(entry)).isDirectory() ? 'dir' : 'other';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') kind = 'other';
+    }
+    if (kind === 'dir') out.push(...(await expandFolder(entry)));
+    else if (kind === 'missing' && isDynamicPattern(entry)) out.push(...(await expandGlob(entry)));
+    else out.push({ path: entry });
+  }
+  return out;
+}

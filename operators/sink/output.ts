@@ -1,0 +1,72 @@
+/**
+ * Where the Sink's records go. Every write is synchronous and unbuffered (fs.writeSync on a
+ * descriptor opened once; stdout writes are synchronous on Linux for files, pipes and terminals),
+ * so a record is with the kernel as soon as the item has passed: a crash loses no finished stream.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Output {
+  /** True when the destination starts empty (a header is due). */
+  readonly fresh: boolean;
+  write(text: string): void;
+  /** Make what was written durable at a stream's end (fdatasync for files). */
+  sync(): void;
+  close(): void;
+}
+
+let stdoutGuarded = false;
+
+/** A reader that went away (`| head`) is not a failure of the run. */
+function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
+export function stdoutOutput(): Output {
+  guardStdout();
+  return {
+    fresh: true,
+    write: (text) => {
+      process.stdout.write(text);
+    },
+    sync: () => {},
+    close: () => {},
+  };
+}
+
+export interface FileOutputOptions {
+  append: boolean;
+  fsync: boolean;
+}
+
+export function fileOutput(file: string, opts: FileOutputOptions): Output {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const fd = fs.openSync(file, opts.append ? 'a' : 'w');
+  const fresh = !opts.append || fs.fstatSync(fd).size === 0;
+  let open = true;
+  return {
+    fresh,
+    write: (text) => {
+      const buf = Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    },
+    sync: () => {
+      if (open && opts.fsync) fs.fdatasyncSync(fd);
+    },
+    close: () => {
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
+    },
+  };
+}
+
+/** The callback form: each formatted record goes to `fn`. */
+export function callbackOutput(fn: (record: string) => void): Output {
+  return { fresh: true, write: fn, sync: () => {}, close: () => {} };
+}

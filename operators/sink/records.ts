@@ -1,0 +1,81 @@
+/**
+ * The Sink's record formats: one line per transcript (text, jsonl, csv), error records, and the
+ * per-stream summary written for streams that reach the sink as audio/features/logprobs.
+ */
+import type { ErrorItem, TranscriptItem } from '../../toolkit/items.js';
+
+export type SinkFormat = 'text' | 'jsonl' | 'csv';
+
+/** What the sink saw of a stream that carried no transcripts (a copy/reblock graph). */
+export interface StreamSummary {
+  streamId: string;
+  kind: 'audio' | 'features' | 'logprobs';
+  items: number;
+  /** Samples (audio) or frames (features, logprobs). */
+  units: number;
+  durationMs: number;
+}
+
+export const CSV_HEADER = 'kind,streamId,text,isFinal,confidence,utteranceNumber,startMs,endMs';
+
+/** RFC 4180: quote a field holding a comma, quote, CR or LF; double inner quotes. */
+export function csvField(v: string | number | boolean | undefined): string {
+  if (v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const csvRow = (fields: Array<string | number | boolean | undefined>) => fields.map(csvField).join(',') + '\r\n';
+
+/** Seconds with two decimals, for the human-readable format. */
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+
+export function transcriptRecord(t: TranscriptItem, format: SinkFormat): string {
+  switch (format) {
+    case 'jsonl': {
+      const rec: Record<string, unknown> = {
+        streamId: t.streamId,
+        text: t.text,
+        isFinal: t.isFinal,
+        confidence: t.confidence,
+        utteranceNumber: t.utteranceNumber,
+        startMs: t.startMs,
+        endMs: t.endMs,
+      };
+      if (t.words) rec.words = t.words;
+      return JSON.stringify(rec) + '\n';
+    }
+    case 'csv':
+      return csvRow(['transcript', t.streamId, t.text, t.isFinal, t.confidence, t.utteranceNumber, t.startMs, t.endMs]);
+    case 'text':
+      return `${t.streamId} [${secs(t.startMs)}-${secs(t.endMs)}]${t.isFinal ? '' : ' (partial)'}: ${t.text}\n`;
+  }
+}
+
+/** The error line as text shows it: "error: <file>: <message>" (the file named once). */
+export function errorText(e: ErrorItem): string {
+  const msg = e.message.replace(/[\r\n]+/g, ' ');
+  return msg.startsWith(`${e.streamId}: `) ? `error: ${msg}\n` : `error: ${e.streamId}: ${msg}\n`;
+}
+
+export function errorRecord(e: ErrorItem, format: SinkFormat): string {
+  switch (format) {
+    case 'jsonl':
+      return JSON.stringify({ kind: 'error', streamId: e.streamId, operator: e.operator, message: e.message }) + '\n';
+    case 'csv':
+      return csvRow(['error', e.streamId, e.message, undefined, undefined, undefined, undefined, undefined]);
+    case 'text':
+      return errorText(e);
+  }
+}
+
+export function summaryRecord(s: StreamSummary, format: SinkFormat): string {
+  switch (format) {
+    case 'jsonl':
+      return JSON.stringify({ kind: 'end', streamId: s.streamId, itemKind: s.kind, items: s.items, [s.kind === 'audio' ? 'samples' : 'frames']: s.units, durationMs: s.durationMs }) + '\n';
+    case 'csv':
+      return csvRow(['end', s.streamId, `${s.items} ${s.kind} items, ${s.units} ${s.kind === 'audio' ? 'samples' : 'frames'}`, undefined, undefined, undefined, 0, s.durationMs]);
+    case 'text':
+      return `${s.streamId}: end of stream, ${s.items} ${s.kind} item(s), ${s.units} ${s.kind === 'audio' ? 'samples' : 'frames'}, ${secs(s.durationMs)} s\n`;
+  }
+}
