@@ -1,0 +1,272 @@
+/**
+ * OnnxSTT: runs a CTC acoustic model with ONNX Runtime; features (or raw audio) in, log-probs out.
+ *
+ * One shared InferenceSession per model file; per-stream state (window buffer, model caches) lives in
+ * a per-`streamId` map and is freed at the stream's punctuation. The model contract (NeMo cache-aware
+ * streaming, NeMo offline, wav2vec2) is detected from the model (detect.ts) and can be forced by params.
+ *
+ * @example
+ * ```ts
+ * features$.pipe(onnxStt({ model: 'models/stt-en-char-fastconformer-ctc/model.onnx' }), ctcDecoder({ tokens }))
+ * ```
+ */
+import { resolve } from 'node:path';
+import type { LogprobsItem, StreamItem } from '../../toolkit/items.js';
+import { stageFactory, type Logger, type StageSpec } from '../../toolkit/operator.js';
+import { perStream } from '../../toolkit/runtime/per-stream.js';
+import { CONTRACTS, type ContractModel, type ContractName, type ContractStream, type FramesOut, type RunMode } from './contract.js';
+import { describeSession, detectContract, detectionProblems, type Detection } from './detect.js';
+import { createCacheAware } from './nemo-cache-aware.js';
+import { createNemoOffline } from './nemo-offline.js';
+import { loadModel, type ExecutionProvider, type GraphOptimizationLevel } from './session.js';
+import { createWav2Vec2 } from './wav2vec2.js';
+
+export interface OnnxSttParams {
+  model: string;
+  contract: ContractName | 'auto';
+  mode: RunMode;
+  chunkMs: number;
+  contextMs: number;
+  windowSize?: number;
+  chunkShift?: number;
+  subsampling?: number;
+  blankId?: number;
+  normalize: 'auto' | 'none' | 'per_feature';
+  firstWindow: 'zero-pad' | 'first-frame';
+  feedCache: boolean;
+  degenerateFrames: number;
+  maxStreams: number;
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimizationLevel: GraphOptimizationLevel;
+  executionProvider: ExecutionProvider;
+}
+
+const silentLog: Logger = { info: () => {}, warn: () => {}, verbose: () => {} };
+
+export function refuseToStreamMessage(path: string, d: Detection): string {
+  const what = d.contract === 'wav2vec2' ? 'a wav2vec2-style offline CTC model' : 'an offline CTC model';
+  return (
+    `${path}: mode 'streaming' was asked for, but this is ${what} without cache inputs ` +
+    `(no cache_last_channel/cache_last_time), so it cannot be streamed chunk by chunk: fed short chunks ` +
+    `without their context such a model emits the same token everywhere. Use mode: offline (whole ` +
+    `utterances) or mode: buffered (overlapping windows, chunkMs/contextMs), or export the model with ` +
+    `cache support (NeMo cache_support=True).`
+  );
+}
+
+/** Loads the shared session, detects the contract and builds the contract module; throws on any problem. */
+export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): Promise<ContractModel> {
+  const path = p.model;
+  const loaded = await loadModel(path, {
+    intraOpThreads: p.intraOpThreads,
+    interOpThreads: p.interOpThreads,
+    graphOptimizationLevel: p.graphOptimizationLevel,
+    executionProvider: p.executionProvider,
+  });
+  const desc = describeSession(path, loaded.session, loaded.header);
+  const d = detectContract(desc, {
+    contract: p.contract,
+    windowSize: p.windowSize,
+    chunkShift: p.chunkShift,
+    subsampling: p.subsampling,
+    blankId: p.blankId,
+  });
+  const problems = detectionProblems(d, path);
+  if (problems.length) throw new Error(problems.join('\n'));
+  let mode: Exclude<RunMode, 'auto'> = p.mode === 'auto' ? (d.streamable ? 'streaming' : 'offline') : p.mode;
+  if (mode === 'streaming' && !d.streamable) throw new Error(refuseToStreamMessage(path, d));
+  const normalize =
+    p.normalize === 'auto'
+      ? d.contract !== 'nemo-cache-aware' && d.normalizeType === 'per_feature'
+        ? 'per_feature'
+        : 'none'
+      : p.normalize;
+  log.verbose(
+    `OnnxSTT ${path}: contract ${d.contract}${d.overridden ? ' (forced)' : ''}: ${d.reason}; mode ${mode}` +
+      (d.contract === 'nemo-cache-aware' ? `, window ${d.windowSize} / shift ${d.chunkShift} frames` : '') +
+      (d.contract !== 'wav2vec2' ? `, normalize ${normalize}` : '') +
+      `, vocab ${d.vocabSize ?? '?'}, blank ${d.blankId ?? '?'}`,
+  );
+  const opts = {
+    session: loaded.session,
+    detection: d,
+    modelPath: path,
+    log,
+    mode,
+    chunkMs: p.chunkMs,
+    contextMs: p.contextMs,
+    normalize,
+    firstWindow: p.firstWindow,
+    feedCache: p.feedCache,
+  } as const;
+  if (!p.feedCache) log.warn(`OnnxSTT ${path}: feedCache is false: model caches are NOT fed back (debugging only)`);
+  switch (d.contract) {
+    case 'nemo-cache-aware':
+      return createCacheAware(opts);
+    case 'nemo-offline':
+      return createNemoOffline(opts);
+    case 'wav2vec2':
+      return createWav2Vec2(opts);
+    default:
+      throw new Error(`${path}: ${d.verdict}`);
+  }
+}
+
+interface StreamState {
+  id: string;
+  stream?: ContractStream;
+  nextFrame: number;
+  lastArg: number;
+  run: number;
+  flatRun: number;
+  warned: boolean;
+}
+
+export const OnnxSTT: StageSpec<OnnxSttParams> = {
+  kind: 'OnnxSTT',
+  role: 'stage',
+  description:
+    'Runs a CTC acoustic model (NeMo cache-aware streaming, NeMo offline, wav2vec2) with ONNX Runtime; holds per-stream cache state.',
+  input: ['features', 'audio'],
+  output: 'logprobs',
+  pathParams: ['model'],
+  params: {
+    type: 'object',
+    required: ['model'],
+    properties: {
+      model: { type: 'string', description: 'Path of the .onnx model.' },
+      contract: { enum: ['auto', ...CONTRACTS], default: 'auto', description: 'Model contract; auto detects it.' },
+      mode: {
+        enum: ['auto', 'streaming', 'offline', 'buffered'],
+        default: 'auto',
+        description: 'streaming (cache-aware models only), offline (whole utterance), buffered (overlapping windows); auto picks streaming for cache-aware models, else offline.',
+      },
+      chunkMs: { type: 'number', exclusiveMinimum: 0, default: 4000, description: 'Buffered mode: audio per window kept.' },
+      contextMs: { type: 'number', minimum: 0, default: 1000, description: 'Buffered mode: context on each side of a window.' },
+      windowSize: { type: 'integer', minimum: 1, description: 'Cache-aware: mel frames per window (default: model metadata window_size).' },
+      chunkShift: { type: 'integer', minimum: 1, description: 'Cache-aware: frames the window advances (default: metadata chunk_shift).' },
+      subsampling: { type: 'integer', minimum: 1, description: 'Encoder subsampling factor (default: metadata subsampling_factor or measured).' },
+      blankId: { type: 'integer', minimum: 0, description: 'Blank id (default: last id for NeMo, 0 for wav2vec2).' },
+      normalize: {
+        enum: ['auto', 'none', 'per_feature'],
+        default: 'auto',
+        description: 'Offline NeMo models: per_feature normalisation inside OnnxSTT; auto follows metadata normalize_type.',
+      },
+      firstWindow: {
+        enum: ['zero-pad', 'first-frame'],
+        default: 'zero-pad',
+        description: 'Cache-aware: precede the first window with (window - shift) zero frames (NeMo) or start at the first real frame.',
+      },
+      feedCache: { type: 'boolean', default: true, description: 'Debug only: false never feeds the caches back (simulates a broken export).' },
+      degenerateFrames: {
+        type: 'integer',
+        minimum: 0,
+        default: 50,
+        description: 'Warn once per stream when this many frames in a row have the same non-blank argmax or near-uniform probabilities; 0 disables.',
+      },
+      maxStreams: { type: 'integer', minimum: 1, default: 1024, description: 'Concurrent streams allowed; a stream beyond it gets an error record.' },
+      intraOpThreads: { type: 'integer', minimum: 0, default: 1 },
+      interOpThreads: { type: 'integer', minimum: 0, default: 1 },
+      graphOptimizationLevel: { enum: ['disabled', 'basic', 'extended', 'all'], default: 'all' },
+      executionProvider: { enum: ['cpu', 'cuda'], default: 'cpu' },
+    },
+  },
+  check: async (p) => {
+    try {
+      await prepareModel({ ...p, model: resolve(p.model) });
+      return [];
+    } catch (e) {
+      return (e instanceof Error ? e.message : String(e)).split('\n');
+    }
+  },
+  create: (p, ctx) => {
+    const ready = prepareModel(p, ctx.log);
+    ready.catch(() => {});
+    let live = 0;
+    const degenerateFrames = p.degenerateFrames;
+
+    const track = (st: StreamState, out: FramesOut, blank: number) => {
+      if (!degenerateFrames || st.warned) return;
+      const V = out.vocabSize;
+      const flat = Math.log(2 / V);
+      for (let t = 0; t < out.nFrames; t++) {
+        let best = 0;
+        let bv = -Infinity;
+        for (let v = 0; v < V; v++) {
+          const x = out.data[t * V + v];
+          if (x > bv) {
+            bv = x;
+            best = v;
+          }
+        }
+        st.run = best !== blank && best === st.lastArg ? st.run + 1 : best !== blank ? 1 : 0;
+        st.lastArg = best;
+        st.flatRun = bv < flat ? st.flatRun + 1 : 0;
+        if (st.run >= degenerateFrames || st.flatRun >= degenerateFrames) {
+          st.warned = true;
+          const why =
+            st.run >= degenerateFrames
+              ? `token ${best} is the most likely one for ${st.run} frames in a row`
+              : `near-uniform probabilities for ${st.flatRun} frames in a row`;
+          ctx.log.warn(
+            `${ctx.nodeId}: stream '${st.id}': degenerate model output (${why}); the model's caches are probably not fed back, ` +
+              `or an offline model is being run on chunks without context, or the features do not match the model (${p.model})`,
+          );
+          return;
+        }
+      }
+    };
+
+    return perStream<StreamState>({
+      operator: ctx.nodeId,
+      accepts: ['features', 'audio'],
+      flow: ctx.flow,
+      open(id) {
+        if (live >= p.maxStreams) {
+          throw new Error(`${ctx.nodeId}: stream '${id}' rejected: maxStreams (${p.maxStreams}) streams are already open; raise maxStreams or end streams sooner`);
+        }
+        live++;
+        return { id, nextFrame: 0, lastArg: -1, run: 0, flatRun: 0, warned: false };
+      },
+      async onItem(st, item, emit) {
+        const model = await ready;
+        if (item.kind !== model.input) {
+          emit(item);
+          return;
+        }
+        st.stream ??= model.openStream(st.id);
+        await st.stream.push(item as never, (out) => emitFrames(st, out, model.blankId, emit));
+      },
+      async onEnd(st, emit) {
+        if (!st.stream) return;
+        const model = await ready;
+        await st.stream.end((out) => emitFrames(st, out, model.blankId, emit));
+      },
+      release(st) {
+        live--;
+        st.stream?.release();
+        st.stream = undefined;
+      },
+    });
+
+    function emitFrames(st: StreamState, out: FramesOut, blankId: number, emit: (i: StreamItem) => void) {
+      const item: LogprobsItem = {
+        kind: 'logprobs',
+        streamId: st.id,
+        data: out.data,
+        nFrames: out.nFrames,
+        vocabSize: out.vocabSize,
+        startFrame: st.nextFrame,
+        frameShiftMs: out.frameShiftMs,
+        blankId,
+      };
+      st.nextFrame += out.nFrames;
+      track(st, out, blankId);
+      emit(item);
+    }
+  },
+};
+
+export const onnxStt = stageFactory(OnnxSTT);
+export { inspectModel, inspectModelJson } from './inspect.js';

@@ -1,0 +1,113 @@
+/**
+ * NeMo cache-aware streaming CTC (export with cache_support=True, ctc decoder).
+ *
+ * Per stream: a window buffer of `window_size` mel frames advancing by `chunk_shift`; the first window is
+ * preceded by (window - shift) zero frames (NeMo; `firstWindow: first-frame` starts at real frame 0
+ * instead); the last window is zero-padded and given its true `length`, and the outputs beyond
+ * `encoded_lengths` are dropped. Caches start at zero with length 0 and the `*_next` outputs become the
+ * next step's inputs, `cache_last_channel_len` included.
+ */
+import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
+import {
+  FrameBuffer,
+  int64,
+  scalarOf,
+  toFeatureMajor,
+  type ContractModel,
+  type ContractOptions,
+  type ContractStream,
+  type EmitFrames,
+} from './contract.js';
+import { Tensor } from './session.js';
+
+export function createCacheAware(o: ContractOptions): ContractModel {
+  const d = o.detection;
+  const n = d.names;
+  const W = d.windowSize!;
+  const S = d.chunkShift!;
+  const ctxFrames = W - S;
+  const nFeat = d.nFeatures!;
+  const [cl, cf, cd] = d.cacheChannelDims!;
+  const [tl, td, tk] = d.cacheTimeDims!;
+  const channelSize = cl * cf * cd;
+  const timeSize = tl * td * tk;
+  if (o.normalize === 'per_feature') {
+    o.log.warn(`${o.modelPath}: per_feature normalisation cannot be applied to a streamed cache-aware model; features are fed as they come`);
+  }
+  if (o.mode === 'offline' || o.mode === 'buffered') {
+    o.log.verbose(`${o.modelPath}: mode ${o.mode} on a cache-aware model: it is run window by window anyway (same result)`);
+  }
+
+  const openStream = (streamId: string): ContractStream => {
+    const buf = new FrameBuffer(nFeat, W * 2);
+    if (o.firstWindow === 'zero-pad') buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
+    let cacheChannel = new Float32Array(channelSize);
+    let cacheTime = new Float32Array(timeSize);
+    let cacheLen = 0;
+    let subsampling = d.subsampling;
+    let inShiftMs = 10;
+    let released = false;
+
+    const run = async (length: number, emit: EmitFrames) => {
+      const window = toFeatureMajor(buf.data, Math.min(length, buf.length), nFeat, W, false);
+      const feeds: Record<string, InstanceType<typeof Tensor>> = {
+        [n.signal]: new Tensor('float32', window, [1, nFeat, W]),
+        [n.cacheChannel!]: new Tensor('float32', cacheChannel, [1, cl, cf, cd]),
+        [n.cacheTime!]: new Tensor('float32', cacheTime, [1, tl, td, tk]),
+        [n.cacheChannelLen!]: new Tensor('int64', int64([cacheLen]), [1]),
+      };
+      if (n.length) feeds[n.length] = new Tensor('int64', int64([length]), [1]);
+      const r = await o.session.run(feeds);
+      if (released) return;
+      const lp = r[n.logprobs];
+      const [, tOut, vocab] = lp.dims as number[];
+      let valid = n.encodedLengths && r[n.encodedLengths] ? scalarOf(r[n.encodedLengths].data) : tOut;
+      valid = Math.max(0, Math.min(valid, tOut));
+      if (o.feedCache) {
+        cacheChannel = Float32Array.from(r[n.cacheChannelNext!].data as Float32Array);
+        cacheTime = Float32Array.from(r[n.cacheTimeNext!].data as Float32Array);
+        cacheLen = n.cacheChannelLenNext && r[n.cacheChannelLenNext]
+          ? scalarOf(r[n.cacheChannelLenNext].data)
+          : Math.min(cf, cacheLen + valid);
+      }
+      if (!subsampling) subsampling = Math.max(1, Math.round(S / Math.max(1, tOut)));
+      if (valid > 0) {
+        const data = (lp.data as Float32Array).slice(0, valid * vocab);
+        emit({ data, nFrames: valid, vocabSize: vocab, frameShiftMs: inShiftMs * subsampling });
+      }
+    };
+
+    return {
+      async push(item: FeaturesItem | AudioItem, emit) {
+        if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
+        if (item.nFeatures !== nFeat) {
+          throw new Error(
+            `stream '${streamId}': features have ${item.nFeatures} bins but ${o.modelPath} expects ${nFeat} (${n.signal} [B, ${nFeat}, T]); use a matching MelExtractor preset`,
+          );
+        }
+        inShiftMs = item.frameShiftMs;
+        let off = 0;
+        while (off < item.nFrames) {
+          const take = Math.min(item.nFrames - off, W - buf.length);
+          buf.append(item.data.subarray(off * nFeat), take);
+          off += take;
+          if (buf.length === W) {
+            await run(W, emit);
+            buf.drop(S);
+          }
+        }
+      },
+      async end(emit) {
+        if (buf.length > ctxFrames) await run(buf.length, emit);
+        buf.length = 0;
+      },
+      release() {
+        released = true;
+        buf.data = new Float32Array(0);
+        buf.length = 0;
+      },
+    };
+  };
+
+  return { contract: 'nemo-cache-aware', detection: d, input: 'features', blankId: d.blankId ?? (d.vocabSize ?? 1) - 1, openStream };
+}
