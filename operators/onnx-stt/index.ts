@@ -42,6 +42,12 @@ export interface OnnxSttParams {
   executionProvider: ExecutionProvider;
 }
 
+let openStates = 0;
+/** Per-stream states currently held by all OnnxSTT instances (tests and leak checks). */
+export function openStreamStates(): number {
+  return openStates;
+}
+
 const silentLog: Logger = { info: () => {}, warn: () => {}, verbose: () => {} };
 
 export function refuseToStreamMessage(path: string, d: Detection): string {
@@ -227,6 +233,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           throw new Error(`${ctx.nodeId}: stream '${id}' rejected: maxStreams (${p.maxStreams}) streams are already open; raise maxStreams or end streams sooner`);
         }
         live++;
+        openStates++;
         return { id, nextFrame: 0, lastArg: -1, run: 0, flatRun: 0, warned: false };
       },
       async onItem(st, item, emit) {
@@ -245,6 +252,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       },
       release(st) {
         live--;
+        openStates--;
         st.stream?.release();
         st.stream = undefined;
       },

@@ -2,7 +2,9 @@
  * One onnxruntime-node `InferenceSession` per model file + session options, shared by every stream and
  * every OnnxSTT instance in the process (sessions are thread-safe for `run`; weights are loaded once).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { readOnnxHeader, type OnnxHeader } from './onnx-proto.js';
 
@@ -51,6 +53,19 @@ function checkProvider(ep: ExecutionProvider): void {
     throw new Error(
       `executionProvider '${ep}' is not available in this onnxruntime-node build (it offers: ${have.join(', ')}); use executionProvider: cpu`,
     );
+  }
+  // Listed but not bundled: the provider library is downloaded at install time (skipped offline).
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const dir = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    const lib = join(dir, `libonnxruntime_providers_${ep}.so`);
+    if (process.platform === 'linux' && existsSync(dir) && !existsSync(lib)) {
+      throw new Error(
+        `executionProvider '${ep}': this onnxruntime-node install has no ${lib} (its CUDA download was skipped, e.g. onnxruntime-node-install=skip); reinstall onnxruntime-node with its CUDA binaries or use executionProvider: cpu`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('executionProvider')) throw e;
   }
 }
 

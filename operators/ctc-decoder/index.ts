@@ -1,0 +1,190 @@
+/**
+ * CtcDecoder: log-probs in, transcripts out.
+ *
+ * Greedy by default (argmax, repeats merged across chunk boundaries, blanks dropped), or CTC prefix
+ * beam search with `beamWidth` > 1 and optional `hotwords`. Tokens come from `tokens.txt` ("piece id")
+ * or a vocab JSON. Partial results (`isFinal: false`) are emitted while a stream runs, at most one per
+ * `partialIntervalMs` of stream time and only when the text changed; a final one at the stream's window
+ * punctuation (an empty final for a stream that produced no frames).
+ *
+ * Confidence: each emitted token's confidence is the highest per-frame probability it had over the frames
+ * it was emitted on; a word's confidence is the mean over its tokens, a result's the mean over all its
+ * tokens. A result with no tokens reports the mean blank probability of its frames (how sure the model is
+ * that nothing was said), 0 when there were no frames. Word times: first token frame x frame shift to
+ * (last token frame + 1) x frame shift, in ms from the stream's start.
+ *
+ * @example
+ * ```ts
+ * logprobs$.pipe(ctcDecoder({ tokens: 'models/stt-en-char-fastconformer-ctc/tokens.txt', partialIntervalMs: 500 }))
+ * ```
+ */
+import type { LogprobsItem, TranscriptItem, WordTiming } from '../../toolkit/items.js';
+import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
+import { perStream } from '../../toolkit/runtime/per-stream.js';
+import { BeamSearch, GreedySearch, type Search, type Token } from './search.js';
+import { Vocabulary } from './vocabulary.js';
+
+export interface CtcDecoderParams {
+  tokens: string;
+  blankId?: number;
+  beamWidth: number;
+  hotwords: string[];
+  hotwordBoost: number;
+  partials: boolean;
+  partialIntervalMs: number;
+  words: boolean;
+}
+
+export interface DecodedText {
+  text: string;
+  words: WordTiming[];
+  confidence: number;
+}
+
+/** Turns tokens into text and word timings (see the module comment for timing and confidence). */
+export function tokensToText(tokens: Token[], vocab: Vocabulary, frameShiftMs: number): DecodedText {
+  const words: Array<{ text: string; start: number; end: number; probs: number[] }> = [];
+  let cur: (typeof words)[number] | undefined;
+  const probs: number[] = [];
+  for (const t of tokens) {
+    if (vocab.isSpecial(t.id)) continue;
+    probs.push(t.prob);
+    if (vocab.isBoundary(t.id)) {
+      cur = undefined;
+      continue;
+    }
+    if (!cur || vocab.startsWord(t.id)) {
+      cur = { text: '', start: t.startFrame, end: t.endFrame, probs: [] };
+      words.push(cur);
+    }
+    cur.text += vocab.text(t.id);
+    cur.end = t.endFrame;
+    cur.probs.push(t.prob);
+  }
+  const mean = (a: number[]) => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : 0);
+  const ws = words
+    .filter((w) => w.text.length)
+    .map((w) => ({ word: w.text, startMs: w.start * frameShiftMs, endMs: (w.end + 1) * frameShiftMs, confidence: mean(w.probs) }));
+  return { text: ws.map((w) => w.word).join(' '), words: ws, confidence: mean(probs) };
+}
+
+interface State {
+  id: string;
+  search?: Search;
+  frames: number;
+  frameShiftMs: number;
+  blankProbSum: number;
+  lastPartialMs: number;
+  lastPartialText: string;
+}
+
+export const CtcDecoder: StageSpec<CtcDecoderParams> = {
+  kind: 'CtcDecoder',
+  role: 'stage',
+  description: 'CTC decoding (greedy, or prefix beam search with hotwords) of log-probs into partial and final transcripts with word timings.',
+  input: ['logprobs'],
+  output: 'transcript',
+  pathParams: ['tokens'],
+  params: {
+    type: 'object',
+    required: ['tokens'],
+    properties: {
+      tokens: { type: 'string', description: 'tokens.txt ("piece id" lines) or a vocab JSON ({"piece": id} or a list).' },
+      blankId: { type: 'integer', minimum: 0, description: 'Blank id; default: the one OnnxSTT reports for the model contract.' },
+      beamWidth: { type: 'integer', minimum: 1, default: 1, description: '1 = greedy; > 1 = CTC prefix beam search.' },
+      hotwords: { type: 'array', items: { type: 'string' }, default: [], description: 'Words or phrases to favour (beam search only).' },
+      hotwordBoost: { type: 'number', minimum: 0, default: 1.5, description: 'Log-score bonus per hotword token.' },
+      partials: { type: 'boolean', default: true, description: 'Emit partial results while a stream runs.' },
+      partialIntervalMs: { type: 'number', minimum: 0, default: 500, description: 'At most one partial per this much stream time.' },
+      words: { type: 'boolean', default: true, description: 'Attach word timings to results.' },
+    },
+  },
+  check: (p) => {
+    try {
+      Vocabulary.load(p.tokens);
+      return [];
+    } catch (e) {
+      return [e instanceof Error ? e.message : String(e)];
+    }
+  },
+  create: (p, ctx) => {
+    let vocab: Vocabulary | undefined;
+    let vocabError: Error | undefined;
+    try {
+      vocab = Vocabulary.load(p.tokens);
+    } catch (e) {
+      vocabError = e instanceof Error ? e : new Error(String(e));
+    }
+    let hotwordIds: number[][] | undefined;
+
+    const result = (st: State, isFinal: boolean): TranscriptItem => {
+      const tokens = st.search?.best() ?? [];
+      const d = tokensToText(tokens, vocab!, st.frameShiftMs);
+      const confidence = tokens.length ? d.confidence : st.frames ? st.blankProbSum / st.frames : 0;
+      const item: TranscriptItem = {
+        kind: 'transcript',
+        streamId: st.id,
+        text: d.text,
+        isFinal,
+        confidence,
+        utteranceNumber: 0,
+        startMs: d.words.length ? d.words[0].startMs : 0,
+        endMs: st.frames * st.frameShiftMs,
+      };
+      if (p.words) item.words = d.words;
+      return item;
+    };
+
+    return perStream<State>({
+      operator: ctx.nodeId,
+      accepts: ['logprobs'],
+      flow: ctx.flow,
+      open: (id) => ({ id, frames: 0, frameShiftMs: 0, blankProbSum: 0, lastPartialMs: 0, lastPartialText: '' }),
+      onItem(st, it, emit) {
+        if (vocabError) throw vocabError;
+        const item = it as LogprobsItem;
+        const v = vocab!;
+        if (item.vocabSize !== v.size) {
+          throw new Error(
+            `stream '${st.id}': the tokens file ${p.tokens} has ${v.size} tokens but the model emits ${item.vocabSize} log-probs per frame; use the tokens file that belongs to the model`,
+          );
+        }
+        const blank = p.blankId ?? item.blankId;
+        if (!st.search) {
+          if (p.beamWidth > 1) {
+            if (!hotwordIds) {
+              hotwordIds = [];
+              for (const w of p.hotwords) {
+                const ids = v.spell(w);
+                if (ids) hotwordIds.push(ids);
+                else ctx.log.warn(`${ctx.nodeId}: hotword '${w}' cannot be spelled with ${p.tokens}; ignored`);
+              }
+            }
+            st.search = new BeamSearch(blank, p.beamWidth, hotwordIds, p.hotwordBoost);
+          } else st.search = new GreedySearch(blank);
+        }
+        st.frameShiftMs = item.frameShiftMs;
+        st.search.feed(item.data, item.nFrames, item.vocabSize, item.startFrame);
+        for (let t = 0; t < item.nFrames; t++) st.blankProbSum += Math.exp(item.data[t * item.vocabSize + blank]);
+        st.frames = item.startFrame + item.nFrames;
+        if (p.partials) {
+          const nowMs = st.frames * st.frameShiftMs;
+          if (nowMs - st.lastPartialMs >= p.partialIntervalMs) {
+            const r = result(st, false);
+            if (r.text !== st.lastPartialText) {
+              st.lastPartialMs = nowMs;
+              st.lastPartialText = r.text;
+              emit(r);
+            }
+          }
+        }
+      },
+      onEnd(st, emit) {
+        if (vocabError) throw vocabError;
+        emit(result(st, true));
+      },
+    });
+  },
+};
+
+export const ctcDecoder = stageFactory(CtcDecoder);
