@@ -64,9 +64,9 @@ nodes:
     ]);
     const text2 = text.replace('colour: red\n', '');
     const lines = await problems(text2);
-    expect(lines[0]).to.equal("g.yaml:3:56: src (FileSource): unknown parameter 'speed'");
-    expect(lines[1]).to.match(/^g\.yaml:4:30: unknown operator kind 'Chunkr' \(known: .*Chunker.*\)$/);
-    expect(lines[2]).to.match(/^g\.yaml:5:46: out \(Sink\): parameter 'format' must be one of "text", "jsonl", "csv"/);
+    expect(lines[0]).to.equal("g.yaml:3:58: src (FileSource): unknown parameter 'speed'");
+    expect(lines[1]).to.match(/^g\.yaml:4:18: unknown operator kind 'Chunkr' \(known: .*Chunker.*\)$/);
+    expect(lines[2]).to.match(/^g\.yaml:5:38: out \(Sink\): parameter 'format' must be one of "text", "jsonl", "csv"/);
     expect(lines).to.have.length(3);
   });
 
@@ -87,7 +87,7 @@ nodes:
   - { id: dec, kind: CtcDecoder, params: { tokens: t.txt } }
 `;
     const lines = await problems(text);
-    expect(lines).to.include('g.yaml:4:23: dec (CtcDecoder) takes logprobs items but src (FileSource) produces audio');
+    expect(lines).to.include('g.yaml:4:16: dec (CtcDecoder) takes logprobs items but src (FileSource) produces audio');
   });
 
   it('finds cycles and unknown inputs', async () => {
@@ -99,7 +99,7 @@ nodes:
   - { id: c, kind: Chunker, inputs: [nowhere] }
 `;
     const lines = await problems(text);
-    expect(lines).to.deep.equal(["g.yaml:4:37: cycle: a -> b -> a", "g.yaml:6:37: c: unknown input 'nowhere'"]);
+    expect(lines).to.deep.equal(["g.yaml:4:29: cycle: a -> b -> a", "g.yaml:6:29: c: unknown input 'nowhere'"]);
   });
 
   it('reports undefined references and missing files', async () => {
@@ -118,7 +118,7 @@ nodes:
     const file = join(dir, 'big.yaml');
     writeFileSync(file, `${CHAIN}#${'x'.repeat(2000)}\n`);
     const err = await loadGraphFile(file, options({ maxBytes: 1000 })).catch((e: Error) => e);
-    expect((err as Error).message).to.equal(`${file}:1:1: graph file is 2240 bytes, over the limit of 1000 (--max-graph-bytes)`);
+    expect((err as Error).message).to.equal(`${file}:1:1: graph file is ${CHAIN.length + 2002} bytes, over the limit of 1000 (--max-graph-bytes)`);
     const missing = await loadGraphFile(join(dir, 'none.yaml'), options()).catch((e: Error) => e);
     expect((missing as Error).message).to.equal(`${join(dir, 'none.yaml')}:1:1: graph file not found`);
   });

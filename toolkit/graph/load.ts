@@ -131,7 +131,7 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
   });
 
   checkWiring(nodes, graph, reportAt);
-  const ordered = problems.length ? nodes : topologicalOrder(nodes, graph, reportAt);
+  const ordered = topologicalOrder(nodes, graph, reportAt);
 
   if (!problems.length && opts.deepChecks !== false) {
     for (const node of ordered) {
@@ -186,7 +186,10 @@ function topologicalOrder(nodes: PlanNode[], graph: GraphDocument, reportAt: (pa
       return false;
     }
     state.set(node.id, 'visiting');
-    for (const id of node.inputs) if (!visit(byId.get(id)!, [...trail, node.id])) return false;
+    for (const id of node.inputs) {
+      const upstream = byId.get(id);
+      if (upstream && !visit(upstream, [...trail, node.id])) return false;
+    }
     state.set(node.id, 'done');
     ordered.push(node);
     return true;
