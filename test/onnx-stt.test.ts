@@ -3,6 +3,9 @@ import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { punct, type ErrorItem, type StreamItem, type TranscriptItem } from '../toolkit/items.js';
 import { validateParams } from '../toolkit/params.js';
 import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import { chunker } from '../operators/chunker/index.js';
+import { fileSource } from '../operators/file-source/index.js';
+import { melExtractor } from '../operators/mel-extractor/index.js';
 import { OnnxSTT, onnxStt, openStreamStates, prepareModel, type OnnxSttParams } from '../operators/onnx-stt/index.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { readOnnxHeader } from '../operators/onnx-stt/onnx-proto.js';
@@ -115,6 +118,21 @@ describe('OnnxSTT', function () {
         const lp = out.filter((i) => i.kind === 'logprobs');
         expect(lp.every((i) => i.kind === 'logprobs' && i.frameShiftMs === 40 && i.blankId === 28)).to.equal(true);
         expect(out[out.length - 1]).to.deep.equal(punct('a'));
+      });
+    }
+
+    for (const chunkMs of [10, 70, 160, 1000]) {
+      it(`FileSource -> Chunker(${chunkMs} ms) -> MelExtractor -> OnnxSTT on real speech == reference (<= 1e-4), same transcript`, async () => {
+        const wav = 'test/fixtures/mel/flite.wav';
+        const out = await runStage(
+          (s) => s.pipe(chunker({ chunkMs }), melExtractor({ preset: 'nemo-80' }), onnxStt({ model: CACHE })),
+          fileSource({ files: wav }),
+        );
+        const got = framesOf(out, wav);
+        const want = cacheRef.arrays.flite_logprobs;
+        expect(got.nFrames).to.equal(want.shape[0]);
+        expect(maxAbsDiff(got.data, want.data)).to.be.below(TOL);
+        expect(argmaxRows(got.data, 29)).to.deep.equal(argmaxRows(want.data, 29));
       });
     }
 
