@@ -24,6 +24,10 @@ export interface ResamplerOptions {
 /** Above this many phases the phase is quantised to this many steps (tables stay small). */
 const MAX_PHASES = 4096;
 
+/** Filter tables by rates and options: files at the same rate share one (they are read-only). */
+const tableCache = new Map<string, Float32Array>();
+const TABLE_CACHE_SIZE = 16;
+
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
@@ -88,7 +92,21 @@ export class Resampler {
     this.taps = 2 * this.K;
     this.phases = Math.min(this.L, MAX_PHASES);
     this.extra = this.phases !== this.L ? 1 : 0;
-    this.table = new Float32Array(this.passthrough ? 0 : this.phases * this.taps);
+    const key = `${inRate}:${outRate}:${zc}:${rolloff}:${beta}`;
+    const cached = tableCache.get(key);
+    this.table = cached ?? this.makeTable(fc, halfWidth, beta);
+    if (!cached) {
+      if (tableCache.size >= TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
+      tableCache.set(key, this.table);
+    }
+    // K zeros of history before the first sample.
+    this.buf = new Float32Array(Math.max(1024, 4 * this.taps));
+    this.bufStart = -this.K;
+    this.bufLen = this.K;
+  }
+
+  private makeTable(fc: number, halfWidth: number, beta: number): Float32Array {
+    const table = new Float32Array(this.passthrough ? 0 : this.phases * this.taps);
     const i0beta = besselI0(beta);
     for (let ph = 0; ph < this.phases && !this.passthrough; ph++) {
       const frac = ph / this.phases;
@@ -108,12 +126,9 @@ export class Resampler {
         tmp[j] = h;
         sum += h;
       }
-      for (let j = 0; j < this.taps; j++) this.table[row + j] = tmp[j]! / sum;
+      for (let j = 0; j < this.taps; j++) table[row + j] = tmp[j]! / sum;
     }
-    // K zeros of history before the first sample.
-    this.buf = new Float32Array(Math.max(1024, 4 * this.taps));
-    this.bufStart = -this.K;
-    this.bufLen = this.K;
+    return table;
   }
 
   /** Total output samples for `inputSamples` input samples. */

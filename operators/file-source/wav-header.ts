@@ -83,7 +83,8 @@ export const MAX_CHANNELS = 256;
 /** Chunks walked before giving up on finding `data` (each costs one small read). */
 const MAX_CHUNKS = 10000;
 
-const KS_GUID_TAIL = '000000001000800000aa00389b71';
+/** Bytes 4..16 of every KSDATAFORMAT_SUBTYPE_* GUID (…-0000-0010-8000-00aa00389b71). */
+const KS_GUID_TAIL = '00001000800000aa00389b71';
 
 export function formatTagName(tag: number): string {
   const name = TAG_NAMES[tag];
@@ -206,10 +207,11 @@ export async function readWavHeader(src: ByteSource): Promise<WavInfo> {
   for (let n = 0; n < MAX_CHUNKS; n++) {
     if (pos + 8 > size) break;
     let hdr = await src.read(pos, 8);
-    if (!isFourCC(hdr) && prevOdd) {
-      // The previous odd-sized chunk had no pad byte after all.
+    if (prevOdd) {
+      // The pad byte after an odd-sized chunk should be 0; writers that leave it out put the next
+      // chunk's id there instead.
       const alt = await src.read(pos - 1, 8);
-      if (isFourCC(alt)) {
+      if (alt.length === 8 && isFourCC(alt) && (alt[0] !== 0 || !isFourCC(hdr))) {
         pos -= 1;
         hdr = alt;
       }

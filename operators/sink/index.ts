@@ -58,15 +58,18 @@ export const Sink: StageSpec<SinkParams> = {
 /** The in-code form: `sink({format: 'jsonl', file: 'out.jsonl'})`. */
 export const sink = stageFactory(Sink);
 
-/** The callback form for embedding: each formatted record (with its item) goes to `onRecord`. */
+/**
+ * The callback form for embedding: each formatted record goes to `onRecord` with the item it came
+ * from (undefined for the csv header line).
+ */
 export function sinkTo(
-  onRecord: (record: string, item: StreamItem) => void,
+  onRecord: (record: string, item: StreamItem | undefined) => void,
   params: Partial<Omit<SinkParams, 'file' | 'append' | 'fsync'>> = {},
   ctx: Partial<OperatorContext> = {},
 ): OperatorFunction<StreamItem, StreamItem> {
   const full = validateParams(Sink, params, Sink.kind) as unknown as SinkParams;
   let current: StreamItem | undefined;
-  return sinkOperator(full, defaultContext(Sink.kind, ctx), () => callbackOutput((r) => onRecord(r, current!)), (item) => {
+  return sinkOperator(full, defaultContext(Sink.kind, ctx), () => callbackOutput((r) => onRecord(r, current)), (item) => {
     current = item;
   });
 }
