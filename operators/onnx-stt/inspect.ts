@@ -94,3 +94,14 @@ export function formatInspectReport(r: InspectReport): string {
 export async function inspectModel(path: string): Promise<string> {
   return formatInspectReport(await inspectModelJson(path));
 }
+
+/** `streamsx-stt inspect <model.onnx> [--json]`: prints the report; exit 0 once the model was read. */
+export async function inspectCommand(args: string[], opts: { json: boolean }): Promise<number> {
+  if (args.length !== 1) {
+    process.stderr.write('usage: streamsx-stt inspect <model.onnx> [--json]\n');
+    return 2;
+  }
+  const report = await inspectModelJson(args[0]);
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
+  return 0;
+}

@@ -115,7 +115,13 @@ function* fields(buf: Buffer): Generator<[number, number, Buffer | number]> {
 
 /** Reads the ModelProto header fields and metadata_props of an .onnx file. */
 export async function readOnnxHeader(path: string): Promise<OnnxHeader> {
-  const fh = await open(path, 'r');
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such model file' : e instanceof Error ? e.message : String(e)}`);
+  }
   try {
     const { size } = await fh.stat();
     const r = new Reader(fh, size);
