@@ -17,29 +17,53 @@ export class MelTables {
   readonly window: Float64Array;
   readonly fb: SparseFilterbank;
   readonly spectrum: Float64Array;
+  readonly logMel: Float64Array;
+  private readonly clamp: boolean;
+
+  private static cache = new Map<string, MelTables>();
+
+  /** Shared tables for a configuration (built once per distinct configuration in the process). */
+  static for(config: MelConfig): MelTables {
+    const key = JSON.stringify(config);
+    let t = MelTables.cache.get(key);
+    if (!t) {
+      t = new MelTables({ ...config });
+      if (MelTables.cache.size >= 64) MelTables.cache.clear();
+      MelTables.cache.set(key, t);
+    }
+    return t;
+  }
 
   constructor(readonly config: MelConfig) {
     this.fft = new RealFft(config.nFft);
     this.window = paddedWindow(config.window, config.winLength, config.nFft);
     this.fb = sparseFilterbank(melFilterbank(config));
     this.spectrum = new Float64Array((config.nFft >> 1) + 1);
+    this.logMel = new Float64Array(config.nMels);
+    this.clamp = config.logGuard === 'clamp';
   }
 
-  /** Log-mel of the frame at x[off .. off+nFft), written to out[outOff .. outOff+nMels). */
-  frame(x: Float64Array, off: number, out: Float32Array | Float64Array, outOff: number): void {
+  /** Log-mel of the frame at x[off .. off+nFft), left in `this.logMel` (overwritten by the next call). */
+  frame(x: Float64Array, off: number): Float64Array {
     const spec = this.spectrum;
     this.fft.power(x, off, this.window, spec);
     const { nMels, start, len, offset, weights } = this.fb;
-    const guard = this.config.logGuardValue;
-    const clamp = this.config.logGuard === 'clamp';
+    const mel = this.logMel;
     for (let i = 0; i < nMels; i++) {
       let s = 0;
       const b = start[i];
       const o = offset[i];
       const l = len[i];
       for (let j = 0; j < l; j++) s += weights[o + j] * spec[b + j];
-      out[outOff + i] = clamp ? Math.log(s > guard ? s : guard) : Math.log(s + guard);
+      mel[i] = s;
     }
+    const guard = this.config.logGuardValue;
+    if (this.clamp) {
+      for (let i = 0; i < nMels; i++) mel[i] = Math.log(mel[i] > guard ? mel[i] : guard);
+    } else {
+      for (let i = 0; i < nMels; i++) mel[i] = Math.log(mel[i] + guard);
+    }
+    return mel;
   }
 }
 
@@ -73,7 +97,7 @@ export class MelStream {
     this.nFft = c.nFft;
     this.nMels = c.nMels;
     this.padLeft = c.center ? c.nFft >> 1 : 0;
-    this.buf = new Float64Array(2 * c.nFft + 16 * c.hopLength);
+    this.buf = new Float64Array(2 * c.nFft + 8 * c.hopLength);
     this.bufLen = this.padLeft; // the zeros of the left pad (the array is zeroed)
     this.collect = c.normalize === 'per_feature';
   }
@@ -113,18 +137,20 @@ export class MelStream {
     this.bufLen = Math.max(0, keep);
   }
 
-  /** Computes frames next..upto-1 (all inside the buffer) into out at frame offset outFrame. */
+  /** Computes frames next..upto-1 (as far as the buffer holds them) into out from frame outFrame on. */
   private compute(upto: number, out: Float32Array | Float64Array, outFrame: number): number {
     const { hop, nMels, tables, buf } = this;
-    let o = outFrame * nMels;
+    let f = outFrame;
     while (this.next < upto) {
       const off = this.next * hop - this.bufStart;
       if (off + this.nFft > this.bufLen) break;
-      tables.frame(buf, off, out, o);
-      o += nMels;
+      const mel = tables.frame(buf, off);
+      if (out instanceof Float32Array) copy32(mel, out, f * nMels, nMels);
+      else copy64(mel, out, f * nMels, nMels);
+      f++;
       this.next++;
     }
-    return o / nMels;
+    return f;
   }
 
   /** Feeds samples; emits the frames that became complete (one sink call at most). */
@@ -240,4 +266,12 @@ export function perFeatureNormalize(x: Float64Array, nFrames: number, nMels: num
     for (let i = 0; i < nMels; i++) out[o + i] = (x[o + i] - mean[i]) * scale[i];
   }
   return out;
+}
+
+function copy32(src: Float64Array, dst: Float32Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[at + i] = src[i];
+}
+
+function copy64(src: Float64Array, dst: Float64Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[at + i] = src[i];
 }

@@ -47,7 +47,7 @@ export const MelExtractor: StageSpec<MelExtractorParams> = {
   },
   create: (params, ctx) => {
     const config = resolveConfig(params);
-    const tables = new MelTables(config);
+    const tables = MelTables.for(config);
     const frameShiftMs = (config.hopLength * 1000) / config.sampleRate;
     if (config.normalize === 'per_feature') {
       ctx.log.verbose(`${ctx.nodeId}: normalize per_feature buffers each stream and emits its features at the stream's end`);
