@@ -2,8 +2,9 @@ import type { OperatorSpec } from '../toolkit/operator.js';
 import { Chunker } from './chunker/index.js';
 import { CtcDecoder } from './ctc-decoder/index.js';
 import { FileSource } from './file-source/index.js';
+import { MelExtractor } from './mel-extractor/index.js';
 import { OnnxSTT } from './onnx-stt/index.js';
 import { Sink } from './sink/index.js';
 
 /** Every operator the toolkit ships; the graph loader, CLI and README table read this list. */
-export const OPERATORS: OperatorSpec[] = [FileSource, Chunker, OnnxSTT, CtcDecoder, Sink];
+export const OPERATORS: OperatorSpec[] = [FileSource, Chunker, MelExtractor, OnnxSTT, CtcDecoder, Sink];
