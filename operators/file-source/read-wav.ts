@@ -169,7 +169,8 @@ export async function readWav(file: string, opts: ReadOptions, out: ReadSink): P
     const decoder = makeDecoder(info, opts.channel);
     const resampler = new Resampler(info.sampleRate, opts.sampleRate);
     const blocker = new Blocker(Math.max(1, Math.round((opts.sampleRate * opts.blockMs) / 1000)));
-    const readFrames = Math.max(1, Math.ceil((info.sampleRate * opts.blockMs) / 1000));
+    // About one block per read, but at least 64 KiB: small reads cost more in round trips than in bytes.
+    const readFrames = Math.max(1, Math.ceil((info.sampleRate * opts.blockMs) / 1000), Math.floor(65536 / frameBytes));
     const raw = Buffer.allocUnsafe(readFrames * frameBytes);
     const decoded = new Float32Array(readFrames);
 
