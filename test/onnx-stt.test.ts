@@ -198,6 +198,33 @@ describe('OnnxSTT', function () {
       expect(out.filter((i) => i.kind === 'punct')).to.have.length(N);
     });
 
+    it('batchSize 16: interleaved streams run in batched model calls and still give their single-stream results', async () => {
+      const N = 16;
+      const variants = Array.from({ length: N }, (_, s) => feats.map((x, i) => x * (1 + 0.03 * s) + 0.01 * (i % 7) * s));
+      const single = await runStage(onnxStt({ model: CACHE }), variants.flatMap((v, s) => [...featureItems(`s${s}`, v, 80, [16]), punct(`s${s}`)]));
+      const lists = variants.map((v, s) => [...featureItems(`s${s}`, v, 80, [5 + s, 16, 33]), punct(`s${s}`)]);
+      const batched = await runStage(onnxStt({ model: CACHE, batchSize: 16 }), interleave(lists));
+      for (let s = 0; s < N; s++) {
+        const a = framesOf(single, `s${s}`);
+        const b = framesOf(batched, `s${s}`);
+        expect(b.nFrames).to.equal(a.nFrames);
+        expect(maxAbsDiff(a.data, b.data)).to.be.below(1e-5);
+      }
+      // Each stream's punct comes after all of its frames.
+      for (let s = 0; s < N; s++) {
+        const idx = batched.map((i, k) => (i.streamId === `s${s}` ? k : -1)).filter((k) => k >= 0);
+        expect(batched[idx[idx.length - 1]].kind).to.equal('punct');
+      }
+      expect(openStreamStates()).to.equal(0);
+      // The model itself: 16 streams pushed together share model calls.
+      const model = await prepareModel(params({ model: CACHE, batchSize: 16 }));
+      const streams = variants.map((_, s) => model.openStream(`m${s}`));
+      await Promise.all(streams.map((st, s) => st.push(featureItems(`m${s}`, variants[s], 80, [150])[0], () => {})));
+      expect(model.stats!.maxBatch).to.equal(16);
+      expect(model.stats!.runs).to.equal(9);
+      streams.forEach((st) => st.release());
+    });
+
     it('feeds the caches back: the toy model changes token each chunk; not fed back it collapses and is flagged', async () => {
       const good = captureLog();
       const fed = await runStage(onnxStt({ model: TOY }, { log: good }), [...featureItems('t', new Float32Array(80 * 400), 80, [16]), punct('t')]);

@@ -33,6 +33,10 @@ export interface ContractStream {
 
 export interface ContractModel {
   contract: ContractName;
+  /** Whether pushes of different streams may overlap (their model steps are batched). */
+  concurrent: boolean;
+  /** Model calls and the streams' steps they carried (cache-aware). */
+  stats?: { runs: number; items: number; maxBatch: number };
   detection: Detection;
   /** The item kind the model consumes. */
   input: 'features' | 'audio';
@@ -53,6 +57,8 @@ export interface ContractOptions {
   normalize: 'none' | 'per_feature';
   /** Cache-aware: prepend (window - shift) zero frames to the first window (NeMo) or start at frame 0. */
   firstWindow: 'zero-pad' | 'first-frame';
+  /** Cache-aware: windows of different streams run together, up to this many per session.run. */
+  batchSize: number;
   /** Debug only: false keeps the caches at zero (what a broken export does). */
   feedCache: boolean;
 }

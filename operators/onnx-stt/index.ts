@@ -36,6 +36,7 @@ export interface OnnxSttParams {
   normalize: 'auto' | 'none' | 'per_feature';
   firstWindow: 'zero-pad' | 'first-frame';
   feedCache: boolean;
+  batchSize: number;
   degenerateFrames: number;
   maxStreams: number;
   intraOpThreads: number;
@@ -107,6 +108,7 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
     normalize,
     firstWindow: p.firstWindow,
     feedCache: p.feedCache,
+    batchSize: p.batchSize,
   } as const;
   if (!p.feedCache) log.warn(`OnnxSTT ${path}: feedCache is false: model caches are NOT fed back (debugging only)`);
   switch (d.contract) {
@@ -124,6 +126,9 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
 interface StreamState {
   id: string;
   stream?: ContractStream;
+  /** Concurrent (batched) mode: this stream's pushes, chained; the first failure. */
+  pending: Promise<void>;
+  failure?: unknown;
   nextFrame: number;
   lastArg: number;
   run: number;
@@ -165,6 +170,12 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         enum: ['zero-pad', 'first-frame'],
         default: 'zero-pad',
         description: 'Cache-aware: precede the first window with (window - shift) zero frames (NeMo) or start at the first real frame.',
+      },
+      batchSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 1,
+        description: 'Cache-aware models: run the windows of up to this many streams in one batched model call (streams then proceed concurrently).',
       },
       feedCache: { type: 'boolean', default: true, description: 'Debug only: false never feeds the caches back (simulates a broken export).' },
       degenerateFrames: {
@@ -236,7 +247,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         }
         live++;
         openStates++;
-        return { id, nextFrame: 0, lastArg: -1, run: 0, flatRun: 0, warned: false };
+        return { id, pending: Promise.resolve(), nextFrame: 0, lastArg: -1, run: 0, flatRun: 0, warned: false };
       },
       async onItem(st, item, emit) {
         const model = await ready;
@@ -244,12 +255,21 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           emit(item);
           return;
         }
-        st.stream ??= model.openStream(st.id);
-        await st.stream.push(item as never, (out) => emitFrames(st, out, model.blankId, emit));
+        const stream = (st.stream ??= model.openStream(st.id));
+        const push = () => stream.push(item as never, (out) => emitFrames(st, out, model.blankId, emit));
+        if (!model.concurrent) return push();
+        // Batched: do not hold up other streams' items; this stream's pushes stay in order.
+        if (st.failure !== undefined) throw st.failure;
+        ctx.flow.hold();
+        st.pending = st.pending.then(push).finally(() => ctx.flow.release());
+        st.pending.catch((e: unknown) => {
+          st.failure ??= e;
+        });
       },
       async onEnd(st, emit) {
         if (!st.stream) return;
         const model = await ready;
+        await st.pending;
         await st.stream.end((out) => emitFrames(st, out, model.blankId, emit));
       },
       release(st) {

@@ -18,6 +18,7 @@ import {
   type ContractStream,
   type EmitFrames,
 } from './contract.js';
+import { Batcher } from './batcher.js';
 import { Tensor } from './session.js';
 
 export function createCacheAware(o: ContractOptions): ContractModel {
@@ -30,6 +31,10 @@ export function createCacheAware(o: ContractOptions): ContractModel {
   const [cl, cf, cd] = d.cacheChannelDims!;
   const [tl, td, tk] = d.cacheTimeDims!;
   const channelSize = cl * cf * cd;
+  const batchDim = o.session.inputMetadata[0];
+  const canBatch = !(batchDim?.isTensor && typeof batchDim.shape[0] === 'number' && batchDim.shape[0] === 1);
+  if (o.batchSize > 1 && !canBatch) o.log.warn(`${o.modelPath}: the model's batch dimension is fixed at 1: batchSize ignored`);
+  const batcher = new Batcher(o.session, canBatch ? o.batchSize : 1);
   const timeSize = tl * td * tk;
   if (o.normalize === 'per_feature') {
     o.log.warn(`${o.modelPath}: per_feature normalisation cannot be applied to a streamed cache-aware model; features are fed as they come`);
@@ -57,7 +62,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
         [n.cacheChannelLen!]: new Tensor('int64', int64([cacheLen]), [1]),
       };
       if (n.length) feeds[n.length] = new Tensor('int64', int64([length]), [1]);
-      const r = await o.session.run(feeds);
+      const r = await batcher.run(feeds);
       if (released) return;
       const lp = r[n.logprobs];
       const [, tOut, vocab] = lp.dims as number[];
@@ -80,6 +85,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     return {
       async push(item: FeaturesItem | AudioItem, emit) {
         if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
+        if (released) return;
         if (item.nFeatures !== nFeat) {
           throw new Error(
             `stream '${streamId}': features have ${item.nFeatures} bins but ${o.modelPath} expects ${nFeat} (${n.signal} [B, ${nFeat}, T]); use a matching MelExtractor preset`,
@@ -93,12 +99,13 @@ export function createCacheAware(o: ContractOptions): ContractModel {
           off += take;
           if (buf.length === W) {
             await run(W, emit);
+            if (released) return;
             buf.drop(S);
           }
         }
       },
       async end(emit) {
-        if (buf.length > ctxFrames) await run(buf.length, emit);
+        if (!released && buf.length > ctxFrames) await run(buf.length, emit);
         buf.length = 0;
       },
       release() {
@@ -109,5 +116,5 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     };
   };
 
-  return { contract: 'nemo-cache-aware', detection: d, input: 'features', blankId: d.blankId ?? (d.vocabSize ?? 1) - 1, openStream };
+  return { contract: 'nemo-cache-aware', stats: batcher.stats, concurrent: batcher.maxBatch > 1, detection: d, input: 'features', blankId: d.blankId ?? (d.vocabSize ?? 1) - 1, openStream };
 }
