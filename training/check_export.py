@@ -64,7 +64,7 @@ def onnx_metadata(path):
     return {p.key: p.value for p in mp.metadata_props}
 
 
-def stream_onnx(model_path, feats_list):
+def stream_onnx(model_path, feats_list, offline=False):
     """Run the ONNX model chunk by chunk. Returns list of [T', V] arrays, and the runtime used."""
     md = onnx_metadata(model_path)
     try:
@@ -72,6 +72,14 @@ def stream_onnx(model_path, feats_list):
         have_py = True
     except ImportError:
         have_py = False
+    if have_py and offline:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(model_path)
+        res = []
+        for feats in feats_list:
+            lp, ol = sess.run(None, {"audio_signal": feats.T[None].copy(), "length": np.array([feats.shape[0]], np.int64)})
+            res.append(lp[0, :int(ol[0])])
+        return res, "onnxruntime (python)"
     if have_py:
         import onnxruntime as ort
         so = ort.SessionOptions()
@@ -111,7 +119,8 @@ def stream_onnx(model_path, feats_list):
     with open(os.path.join(tmp, "list.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     subprocess.run([node, os.path.join(HERE, "ort_stream.mjs"), os.path.abspath(model_path),
-                    os.path.join(tmp, "meta.json"), os.path.join(tmp, "list.txt")], check=True,
+                    os.path.join(tmp, "meta.json"), os.path.join(tmp, "list.txt")] + (["offline"] if offline else []),
+                   check=True,
                    cwd=os.path.join(HERE, ".."))
     v = int(md["vocab_size"]) + 1
     res = [np.fromfile(os.path.join(tmp, f"o{i}.bin"), dtype=np.float32).reshape(-1, v) for i in range(len(feats_list))]
@@ -164,6 +173,16 @@ def main():
             ok &= worst < 1e-4
     else:
         print("no ONNX model at", args.model)
+    offline = os.path.join(os.path.dirname(args.model), "model.offline.onnx")
+    if os.path.exists(offline):
+        res, rt = stream_onnx(offline, [f.numpy() for f in feats_list], offline=True)
+        if res is not None:
+            worst = 0.0
+            for o, ref in zip(res, full):
+                assert o.shape == tuple(ref.shape), (o.shape, ref.shape)
+                worst = max(worst, float(np.abs(o - ref.numpy()).max()))
+            print(f"offline ONNX ({rt}) whole-utterance vs torch full-sequence: max |diff| = {worst:.2e}")
+            ok &= worst < 1e-4
     print("OK" if ok else "FAILED")
     sys.exit(0 if ok else 1)
 

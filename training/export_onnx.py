@@ -128,12 +128,16 @@ def export_streaming(m, st, path):
 
 def export_offline(m, st, path):
     cfg = m.cfg
+    for blk in m.blocks:
+        blk.att.full_mask = True
     args = (torch.zeros(1, cfg.n_mels, 200), torch.tensor([200]))
     torch.onnx.export(OfflineWrapper(m), args, path, input_names=["audio_signal", "length"],
                       output_names=["logprobs", "encoded_lengths"],
                       dynamic_axes={"audio_signal": {0: "batch", 2: "time"}, "length": {0: "batch"},
                                     "logprobs": {0: "batch", 1: "time_out"}, "encoded_lengths": {0: "batch"}},
                       opset_version=14, do_constant_folding=True)
+    for blk in m.blocks:
+        blk.att.full_mask = False
     add_metadata(path, metadata(m, st, offline=True))
 
 

@@ -126,6 +126,7 @@ class ChunkAttention(nn.Module):
         k = torch.arange(cfg.cache + cfg.chunk)[None, :]
         # distance (query - key) in absolute frames = q + cache - k, in [-(chunk-1), cache+chunk-1]
         self.register_buffer("rel_idx", (q + cfg.cache - k + cfg.chunk - 1), persistent=False)
+        self.full_mask = False
 
     def attend(self, xq, k, v, key_valid):
         """xq [N, C, d] queries; k, v [N, cache+C, d] projected keys/values; key_valid [N, cache+C] bool."""
@@ -144,6 +145,20 @@ class ChunkAttention(nn.Module):
         """Full sequence [B, T, d] with T a multiple of chunk; lengths [B] valid encoder frames."""
         b, t, d = x.shape
         c, m = self.chunk, self.cache
+        if self.full_mask:  # same function with a [T, T] mask (ONNX-exportable with a dynamic T)
+            i = torch.arange(t, device=x.device)[:, None]
+            j = torch.arange(t, device=x.device)[None, :]
+            start = torch.div(i, c, rounding_mode="floor") * c
+            allowed = (j >= start - m) & (j < start + c)
+            valid = allowed[None] & (j[None] < lengths[:, None, None])          # [B, T, T]
+            dist = torch.clamp(i - j + c - 1, 0, self.rel_bias.shape[1] - 1)
+            q = self.q(x).view(b, t, self.h, self.dk).transpose(1, 2)
+            k = self.k(x).view(b, t, self.h, self.dk).transpose(1, 2)
+            v = self.v(x).view(b, t, self.h, self.dk).transpose(1, 2)
+            s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.dk) + self.rel_bias[:, dist].unsqueeze(0)
+            s = s.masked_fill(~valid[:, None], -1e4)
+            a = torch.softmax(s, dim=-1)
+            return self.o(torch.matmul(a, v).transpose(1, 2).reshape(b, t, d))
         nc = t // c
 
         def windows(y):  # [B, T, d] -> [B*nc, m+c, d]: for chunk i, frames i*c-m .. i*c+c-1
