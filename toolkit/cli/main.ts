@@ -6,7 +6,7 @@ import { loadGraphFile } from '../graph/load.js';
 import { consoleLogger } from '../operator.js';
 import { resolveAsset } from '../paths.js';
 import { runPlan } from '../runtime/run.js';
-import { commandExtensions } from './extensions.js';
+import { commandExtensions, commandHelp } from './extensions.js';
 import { operatorsMarkdown, operatorsText } from './operators-table.js';
 
 const USAGE = `streamsx-stt — streaming speech-to-text operators wired from YAML graphs
@@ -16,6 +16,7 @@ Usage:
   streamsx-stt validate <graph.yaml> [--param name=value]...
   streamsx-stt operators [--markdown]
   streamsx-stt inspect <model.onnx> [--json]
+  streamsx-stt serve [graph.yaml] [--port 8080] [--host 127.0.0.1] [--param name=value]...
   streamsx-stt <command> --help
 
 Exit status: 0 success, 1 some stream failed (the others' results are complete), 2 bad usage or graph.`;
@@ -59,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'max-graph-bytes': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -67,8 +70,9 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (values.help) {
-    process.stdout.write(`${HELP[command] ?? USAGE}\n`);
-    return HELP[command] ? 0 : 2;
+    const help = HELP[command] ?? commandHelp[command];
+    process.stdout.write(`${help ?? USAGE}\n`);
+    return help ? 0 : 2;
   }
   const log = consoleLogger(values.verbose ?? false);
 
@@ -108,7 +112,9 @@ async function main(argv: string[]): Promise<number> {
     }
     default: {
       const extension = commandExtensions[command];
-      if (extension) return extension(rest, { json: values.json ?? false, log });
+      if (extension) {
+        return extension(rest, { json: values.json ?? false, log, params: parseParams(values.param), port: values.port, host: values.host });
+      }
       throw new UsageError(`unknown command '${command}'`);
     }
   }

@@ -1,0 +1,495 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperatorFunction } from 'rxjs';
+import { WebSocket } from 'ws';
+import { OPERATORS } from '../operators/index.js';
+import { CLOSE, waitForServer, webSocketSink, webSocketSource, type LiveServer } from '../operators/websocket/index.js';
+import type { StreamItem } from '../toolkit/items.js';
+import { loadGraphFile } from '../toolkit/graph/load.js';
+import { FlowControl } from '../toolkit/runtime/flow.js';
+import { perStream } from '../toolkit/runtime/per-stream.js';
+import { runPlan } from '../toolkit/runtime/run.js';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+import { collect, connect, encodePcm, finalText, stream, type ClientResult } from './helpers/ws-client.js';
+import { readWavMono, sharedTranscript, cer, MODEL, CLIP } from './helpers/live.js';
+
+/** The tiny cache-aware contract fixture: the real graph runs without the bundled model. */
+const FIXTURE_PARAMS: Array<[string, string]> = [
+  ['model', join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.onnx')],
+  ['tokens', join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.tokens.txt')],
+];
+
+const silentLog = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
+
+/** A stand-in for Chunker..CtcDecoder: a partial per audio block, and a final "count:sum" at the end. */
+function fakeStt(live: { open: number }, flow: FlowControl, delayMs = 0): OperatorFunction<StreamItem, StreamItem> {
+  return perStream<{ n: number; sum: number; blocks: number }>({
+    operator: 'FakeSTT',
+    flow,
+    accepts: ['audio'],
+    open: () => {
+      live.open++;
+      return { n: 0, sum: 0, blocks: 0 };
+    },
+    onItem: async (s, item, emit) => {
+      if (item.kind !== 'audio') return;
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      s.n += item.samples.length;
+      for (const v of item.samples) s.sum += v;
+      emit({ kind: 'transcript', streamId: item.streamId, text: String(s.n), isFinal: false, confidence: 1, utteranceNumber: 0, startMs: 0, endMs: (s.n / 16) | 0 });
+    },
+    onEnd: (s, emit) => {
+      emit({ kind: 'transcript', streamId: '', text: `${s.n}:${s.sum.toFixed(2)}`, isFinal: true, confidence: 1, utteranceNumber: 0, startMs: 0, endMs: (s.n / 16) | 0 });
+    },
+    release: () => {
+      live.open--;
+    },
+  });
+}
+
+let serverSeq = 0;
+
+interface Harness {
+  server: LiveServer;
+  url: string;
+  items: StreamItem[];
+  live: { open: number };
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+async function startServer(params: Record<string, unknown> = {}, opts: { delayMs?: number; flow?: FlowControl } = {}): Promise<Harness> {
+  const name = `t${++serverSeq}`;
+  const abort = new AbortController();
+  const live = { open: 0 };
+  const items: StreamItem[] = [];
+  const ctx = { signal: abort.signal, log: silentLog, flow: opts.flow ?? new FlowControl() };
+  const source$ = webSocketSource({ server: name, port: 0, host: '127.0.0.1', ...params }, ctx);
+  // The fake stage emits its final with streamId '' from onEnd: fix the id up from the punct that follows.
+  const fixIds: OperatorFunction<StreamItem, StreamItem> = (src) =>
+    new (src.constructor as typeof import('rxjs').Observable)<StreamItem>((dest) => {
+      const pending: StreamItem[] = [];
+      return src.subscribe({
+        next: (item) => {
+          if (item.kind === 'transcript' && item.streamId === '') return void pending.push(item);
+          if (item.kind === 'punct') for (const p of pending.splice(0)) dest.next({ ...p, streamId: item.streamId });
+          dest.next(item);
+        },
+        error: (e) => dest.error(e),
+        complete: () => dest.complete(),
+      });
+    });
+  const done = new Promise<void>((resolve, reject) => {
+    source$.pipe(fakeStt(live, ctx.flow, opts.delayMs), fixIds, webSocketSink({ server: name }, ctx)).subscribe({
+      next: (item) => items.push(item),
+      error: reject,
+      complete: resolve,
+    });
+  });
+  const server = await waitForServer(name);
+  return { server, url: server.url, items, live, abort, done };
+}
+
+async function stop(h: Harness): Promise<void> {
+  h.abort.abort();
+  await h.done;
+  await h.server.whenClosed();
+}
+
+function tone(seconds: number, rate = 16000, freq = 440): Float32Array {
+  const out = new Float32Array(Math.round(seconds * rate));
+  for (let i = 0; i < out.length; i++) out[i] = 0.5 * Math.sin((2 * Math.PI * freq * i) / rate);
+  return out;
+}
+
+/** What the fake stage reports for audio sent as pcm16le (quantised like the wire). */
+function expectedFinal(samples: Float32Array, encoding: 'pcm16le' | 'f32le'): string {
+  const bytes = encodePcm(samples, encoding);
+  let sum = 0;
+  if (encoding === 'pcm16le') for (let i = 0; i < samples.length; i++) sum += bytes.readInt16LE(i * 2) / 32768;
+  else for (let i = 0; i < samples.length; i++) sum += bytes.readFloatLE(i * 4);
+  return `${samples.length}:${sum.toFixed(2)}`;
+}
+
+function types(r: ClientResult): string[] {
+  return r.messages.map((m) => m.type).filter((t, i, all) => t !== 'partial' || all[i - 1] !== 'partial');
+}
+
+async function waitUntil(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A healthy session streamed beside a violation: it must finish normally. */
+function healthy(url: string, seconds = 0.5, headers: Record<string, string> = {}): Promise<ClientResult> {
+  return stream(url, tone(seconds), { frameBytes: 1600, pace: 10, headers });
+}
+
+function expectHealthy(r: ClientResult, seconds = 0.5): void {
+  expect(r.code, JSON.stringify(r.messages.filter((m) => m.type !== 'partial'))).to.equal(CLOSE.NORMAL);
+  expect(types(r)).to.deep.equal(['ready', 'partial', 'final', 'end']);
+  expect(r.messages.find((m) => m.type === 'final')!.text).to.equal(expectedFinal(tone(seconds), 'pcm16le'));
+}
+
+describe('WebSocketSource / WebSocketSink', function () {
+  this.timeout(20000);
+
+  it('happy path: two concurrent sessions, samples split across frames, both encodings', async () => {
+    const h = await startServer();
+    try {
+      const a = tone(1.3, 16000, 300);
+      const b = tone(0.9, 16000, 500);
+      // 1001-byte frames cut pcm16 samples in two; 1003-byte frames cut f32 samples anywhere.
+      const [ra, rb] = await Promise.all([
+        stream(h.url, a, { encoding: 'pcm16le', frameBytes: 1001, pace: 2 }),
+        stream(h.url, b, { encoding: 'f32le', frameBytes: 1003, pace: 2 }),
+      ]);
+      for (const [r, audio, enc] of [[ra, a, 'pcm16le'], [rb, b, 'f32le']] as const) {
+        expect(r.code).to.equal(CLOSE.NORMAL);
+        expect(types(r)).to.deep.equal(['ready', 'partial', 'final', 'end']);
+        const ready = r.messages[0];
+        expect(ready.sampleRate).to.equal(16000);
+        const final = r.messages.find((m) => m.type === 'final')!;
+        expect(final.text).to.equal(expectedFinal(audio, enc));
+        expect(final).to.include({ isFinal: true, streamId: ready.streamId });
+        expect(final).to.have.keys('type', 'streamId', 'text', 'isFinal', 'confidence', 'utteranceNumber', 'startMs', 'endMs');
+        const end = r.messages.at(-1)!;
+        expect(end).to.include({ type: 'end', streamId: ready.streamId, droppedMs: 0, reason: 'end of stream' });
+        expect(end.audioMs).to.equal(Math.round((audio.length * 1000) / 16000));
+        for (const m of r.messages) expect(m.streamId).to.equal(ready.streamId);
+      }
+      expect(ra.messages[0].streamId).to.not.equal(rb.messages[0].streamId);
+      await waitUntil(() => h.server.stats().connections === 0, 'the connections to close');
+      expect(h.server.stats()).to.include({ connections: 0, streams: 0, completed: 2, aborted: 0 });
+      expect(h.live.open).to.equal(0);
+      // Each session is one stream: audio..., punct.
+      const ids = new Set(h.items.filter((i) => i.kind === 'punct').map((i) => i.streamId));
+      expect(ids.size).to.equal(2);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('resamples a client at another rate to 16 kHz', async () => {
+    const h = await startServer();
+    try {
+      const r = await stream(h.url, tone(0.5, 8000, 300), { sampleRate: 8000, frameBytes: 999 });
+      expect(r.code).to.equal(CLOSE.NORMAL);
+      const final = r.messages.find((m) => m.type === 'final')!;
+      expect(Number(String(final.text).split(':')[0])).to.equal(8000);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('refuses an unsupported start message with 4001 and a clear error', async () => {
+    const h = await startServer();
+    try {
+      const rate = await stream(h.url, tone(0.1), { sampleRate: 4000 });
+      expect(rate.code).to.equal(CLOSE.UNSUPPORTED_AUDIO);
+      expect(rate.messages[0]).to.include({ type: 'error', code: 4001 });
+      expect(String(rate.messages[0].message)).to.match(/unsupported sampleRate 4000/);
+      const enc = await stream(h.url, tone(0.1), { start: { encoding: 'mp3' } });
+      expect(enc.code).to.equal(CLOSE.UNSUPPORTED_AUDIO);
+      expect(enc.reason).to.match(/unsupported encoding "mp3"/);
+      await waitUntil(() => h.server.stats().connections === 0, 'the connections to close');
+      expect(h.server.stats()).to.include({ streams: 0, accepted: 2 });
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('closes protocol violations with 4000 (audio before start, not JSON, unknown type); a healthy session finishes', async () => {
+    const h = await startServer();
+    try {
+      const ok = healthy(h.url);
+      const early = await stream(h.url, tone(0.1), { start: null });
+      expect(early.code).to.equal(CLOSE.PROTOCOL);
+      expect(early.reason).to.equal('audio before the start message');
+      const bad = await connect(h.url);
+      const badDone = collect(bad);
+      bad.send('{not json');
+      expect((await badDone).code).to.equal(CLOSE.PROTOCOL);
+      const unknown = await connect(h.url);
+      const unknownDone = collect(unknown);
+      unknown.send(JSON.stringify({ type: 'pause' }));
+      expect((await unknownDone).reason).to.match(/unknown message type "pause"/);
+      expectHealthy(await ok);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('maxFrameBytes: a larger frame closes that session with 1009; a healthy session finishes', async () => {
+    const h = await startServer({ maxFrameBytes: 4096 });
+    try {
+      const ok = healthy(h.url);
+      const big = await stream(h.url, tone(0.5), { frameBytes: 8192 });
+      expect(big.code).to.equal(CLOSE.TOO_BIG);
+      expectHealthy(await ok);
+      await waitUntil(() => h.server.stats().streams === 0 && h.live.open === 0, 'state to be freed');
+      expect(h.items.some((i) => i.kind === 'error' && /maxFrameBytes/.test(i.message))).to.equal(true);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('maxSessions: one session too many is closed with 4429; the open ones finish', async () => {
+    const h = await startServer({ maxSessions: 2 });
+    try {
+      const ok = healthy(h.url);
+      await waitUntil(() => h.server.stats().connections === 1, 'the first session');
+      const second = healthy(h.url);
+      await waitUntil(() => h.server.stats().connections === 2, 'the second session');
+      const third = await stream(h.url, tone(0.1));
+      expect(third.code).to.equal(CLOSE.BUSY);
+      expect(third.reason).to.match(/maxSessions/);
+      expectHealthy(await ok);
+      expectHealthy(await second);
+      expect(h.server.stats()).to.include({ refused: 1, completed: 2 });
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('idleTimeoutSeconds: a silent session is closed with 4008; a healthy one beside it finishes', async () => {
+    const h = await startServer({ idleTimeoutSeconds: 0.3 });
+    try {
+      const ok = healthy(h.url, 0.5);
+      const quiet = await connect(h.url);
+      const quietDone = collect(quiet);
+      quiet.send(JSON.stringify({ type: 'start', sampleRate: 16000, encoding: 'pcm16le' }));
+      quiet.send(encodePcm(tone(0.1), 'pcm16le'));
+      const r = await quietDone;
+      expect(r.code).to.equal(CLOSE.IDLE);
+      expect(r.messages.map((m) => m.type)).to.include('error');
+      expectHealthy(await ok, 0.5);
+      await waitUntil(() => h.server.stats().streams === 0 && h.live.open === 0, 'state to be freed');
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('maxSessionSeconds: a too-long session is finalised (final, end) and closed with 4009; a short one finishes', async () => {
+    const h = await startServer({ maxSessionSeconds: 0.6 });
+    try {
+      const ok = healthy(h.url, 0.25);
+      const long = await stream(h.url, tone(2), { frameBytes: 3200, pace: 1 });
+      expect(long.code).to.equal(CLOSE.TOO_LONG);
+      expect(long.reason).to.match(/maxSessionSeconds/);
+      const final = long.messages.find((m) => m.type === 'final')!;
+      expect(Number(String(final.text).split(':')[0])).to.be.within(0.6 * 16000, 0.7 * 16000);
+      expect(long.messages.at(-1)).to.include({ type: 'end' });
+      expectHealthy(await ok, 0.25);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('bearer token: missing or wrong tokens are closed with 4401; header and ?token= both work', async () => {
+    const h = await startServer({ token: 's3cret' });
+    try {
+      const ok = healthy(h.url, 0.5, { Authorization: 'Bearer s3cret' });
+      const viaQuery = healthy(`${h.url}?token=s3cret`, 0.5);
+      const none = await stream(h.url, tone(0.1));
+      expect(none.code).to.equal(CLOSE.UNAUTHORIZED);
+      const wrong = await stream(`${h.url}?token=guess`, tone(0.1));
+      expect(wrong.code).to.equal(CLOSE.UNAUTHORIZED);
+      expect(wrong.reason).to.equal('wrong token');
+      expectHealthy(await ok);
+      expectHealthy(await viaQuery);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('origin check: other origins are closed with 4403; allowed, same-host and origin-less clients work', async () => {
+    const h = await startServer({ allowedOrigins: ['https://captions.example'] });
+    const same = await startServer();
+    try {
+      const ok = healthy(h.url, 0.5, { Origin: 'https://captions.example' });
+      const noOrigin = healthy(h.url, 0.5);
+      const evil = await stream(h.url, tone(0.1), { headers: { Origin: 'https://evil.example' } });
+      expect(evil.code).to.equal(CLOSE.FORBIDDEN_ORIGIN);
+      expect(evil.reason).to.match(/evil\.example/);
+      expectHealthy(await ok);
+      expectHealthy(await noOrigin);
+      const { port } = same.server.address();
+      expectHealthy(await healthy(same.url, 0.5, { Origin: `http://127.0.0.1:${port}` }));
+      expect((await stream(same.url, tone(0.1), { headers: { Origin: 'http://localhost:1' } })).code).to.equal(CLOSE.FORBIDDEN_ORIGIN);
+    } finally {
+      await stop(h);
+      await stop(same);
+    }
+  });
+
+  it('a client that disconnects mid-stream: its state is freed, the other session is unaffected', async () => {
+    const h = await startServer();
+    try {
+      const ok = stream(h.url, tone(1), { frameBytes: 1600, pace: 15 });
+      const gone = await stream(h.url, tone(2), {
+        frameBytes: 1600,
+        pace: 5,
+        onFrame: (ws, i) => {
+          if (i === 5) {
+            ws.terminate();
+            return 'stop';
+          }
+        },
+      });
+      expect(gone.code).to.equal(1006);
+      // While the healthy session still runs, only its state is held.
+      await waitUntil(() => h.server.stats().streams === 1 && h.live.open === 1, 'the disconnected stream to be freed');
+      expect(h.server.stats().connections).to.equal(1);
+      const r = await ok;
+      expect(r.code).to.equal(CLOSE.NORMAL);
+      expect(r.messages.find((m) => m.type === 'final')!.text).to.equal(expectedFinal(tone(1), 'pcm16le'));
+      await waitUntil(() => h.server.stats().streams === 0 && h.live.open === 0, 'all state to be freed');
+      expect(h.items.filter((i) => i.kind === 'error').map((i) => (i as { message: string }).message)).to.deep.equal(['client disconnected']);
+      expect(h.server.stats()).to.include({ aborted: 1, completed: 1 });
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('live backpressure: a slow pipeline drops the oldest audio beyond maxBacklogSeconds, counted, without blocking the socket', async () => {
+    const h = await startServer({ maxBacklogSeconds: 0.5 }, { delayMs: 20, flow: new FlowControl(2) });
+    try {
+      const t0 = performance.now();
+      const r = await stream(h.url, tone(4), { frameBytes: 6400 });
+      expect(r.code).to.equal(CLOSE.NORMAL);
+      const end = r.messages.at(-1)!;
+      expect(end.type).to.equal('end');
+      expect(end.droppedMs as number).to.be.greaterThan(1000);
+      expect(end.audioMs).to.equal(4000);
+      const processed = Number(String(r.messages.find((m) => m.type === 'final')!.text).split(':')[0]);
+      expect(processed + ((end.droppedMs as number) * 16)).to.equal(64000);
+      expect(h.server.stats().droppedSamples).to.equal((end.droppedMs as number) * 16);
+      // 40 blocks at 20 ms each would take 0.8 s; most were dropped instead.
+      expect(performance.now() - t0).to.be.lessThan(800);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('graceful shutdown finalises open sessions (final, end, 1001), refuses new ones, and completes', async () => {
+    const h = await startServer();
+    const ws = await connect(h.url);
+    const done = collect(ws);
+    ws.send(JSON.stringify({ type: 'start', sampleRate: 16000, encoding: 'pcm16le' }));
+    ws.send(encodePcm(tone(0.5), 'pcm16le'));
+    await waitUntil(() => h.items.some((i) => i.kind === 'transcript'), 'audio to flow');
+    const waiting = await connect(h.url); // connected, never started
+    const waitingDone = collect(waiting);
+    h.abort.abort();
+    const r = await done;
+    expect(r.code).to.equal(CLOSE.GOING_AWAY);
+    expect(types(r).slice(-2)).to.deep.equal(['final', 'end']);
+    expect(r.messages.find((m) => m.type === 'final')!.text).to.equal(expectedFinal(tone(0.5), 'pcm16le'));
+    expect((await waitingDone).code).to.equal(CLOSE.GOING_AWAY);
+    await h.done;
+    await h.server.whenClosed();
+    await new Promise<void>((resolve) => {
+      const late = new WebSocket(h.url);
+      late.on('error', () => resolve());
+      late.on('open', () => resolve());
+    });
+    expect(h.live.open).to.equal(0);
+  });
+
+  it('serves the caption page at / and stats at /healthz; no page files outside webRoot', async () => {
+    const h = await startServer();
+    try {
+      const base = h.url.replace('ws://', 'http://').replace(/\/ws$/, '');
+      const page = await fetch(`${base}/`);
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('content-type')).to.match(/text\/html/);
+      expect(await page.text()).to.match(/<title>.*captions/i);
+      expect((await fetch(`${base}/worklet.js`)).status).to.equal(200);
+      expect((await fetch(`${base}/..%2Fpackage.json`)).status).to.equal(404);
+      expect((await fetch(`${base}/../package.json`)).status).to.equal(404);
+      const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; connections: number };
+      expect(health).to.include({ ok: true, connections: 0 });
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('the serve command runs a graph, prints its address, and exits 0 on SIGTERM after finalising', async function () {
+    // The shipped graph, with the tiny cache-aware contract fixture standing in for the bundled model.
+    const child = spawn(process.execPath, [join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js'), 'serve', '--port', '0', ...FIXTURE_PARAMS.flatMap(([k, v]) => ['--param', `${k}=${v}`])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: TOOLKIT_ROOT,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitUntil(() => /listening on (ws:\/\/\S+)/.test(stderr), 'the server to listen', 15000);
+      const url = /listening on (ws:\/\/\S+)/.exec(stderr)![1];
+      expect(url).to.match(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+      // One session that ends normally, one left open that SIGTERM must finalise.
+      const finished = await stream(url, readWavMono(CLIP).subarray(0, 16000), { frameBytes: 3200 });
+      expect(finished.code).to.equal(CLOSE.NORMAL);
+      expect(types(finished)[0]).to.equal('ready');
+      expect(types(finished).slice(-2)).to.deep.equal(['final', 'end']);
+      const ws = await connect(url);
+      const done = collect(ws);
+      ws.send(JSON.stringify({ type: 'start', sampleRate: 16000, encoding: 'pcm16le' }));
+      ws.send(encodePcm(tone(0.3), 'pcm16le'));
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(r.code).to.equal(CLOSE.GOING_AWAY);
+      expect(types(r).slice(-2)).to.deep.equal(['final', 'end']);
+      expect(r.messages.at(-1)).to.include({ type: 'end', audioMs: 300, reason: 'server shutting down' });
+      expect(await exited).to.equal(0);
+      expect(stderr).to.match(/served: 2 session\(s\) ended/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('graphs/ws-server.yaml with the bundled model', function () {
+  this.timeout(120000);
+
+  it('loads (its operators and params are valid; the fixture model stands in)', async function () {
+    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/ws-server.yaml'), { registry: OPERATORS, params: { port: '0', ...Object.fromEntries(FIXTURE_PARAMS) } });
+    expect(plan.nodes.map((n) => n.spec.kind)).to.deep.equal(['WebSocketSource', 'Chunker', 'MelExtractor', 'OnnxSTT', 'CtcDecoder', 'WebSocketSink']);
+  });
+
+  it('two concurrent sessions over the real pipeline get the file graph transcript', async function () {
+    if (!existsSync(MODEL)) {
+      // The bundled model arrives with its own issue; until then this cannot run.
+      this.skip();
+    }
+    const expected = await sharedTranscript();
+    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/ws-server.yaml'), { registry: OPERATORS, params: { port: '0', server: 'model-test' } });
+    const abort = new AbortController();
+    const run = runPlan(plan, { log: silentLog, signal: abort.signal });
+    const server = await waitForServer('model-test');
+    try {
+      const audio = readWavMono(CLIP);
+      const [a, b] = await Promise.all([
+        stream(server.url, audio, { encoding: 'pcm16le', frameBytes: 3201, pace: 1 }),
+        stream(server.url, audio, { encoding: 'f32le', frameBytes: 4000, pace: 1 }),
+      ]);
+      for (const r of [a, b]) {
+        expect(r.code).to.equal(CLOSE.NORMAL);
+        expect(r.messages[0].type).to.equal('ready');
+        expect(r.messages.at(-1)!.type).to.equal('end');
+        expect(cer(finalText(r), expected)).to.be.at.most(0.02);
+      }
+    } finally {
+      abort.abort();
+      await run;
+      await server.whenClosed();
+    }
+  });
+});
