@@ -7,6 +7,7 @@ import { chunker } from '../operators/chunker/index.js';
 import { fileSource } from '../operators/file-source/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { OnnxSTT, onnxStt, openStreamStates, prepareModel, type OnnxSttParams } from '../operators/onnx-stt/index.js';
+import { DegeneracyTracker } from '../operators/onnx-stt/degenerate.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { readOnnxHeader } from '../operators/onnx-stt/onnx-proto.js';
 import { commandExtensions } from '../toolkit/cli/extensions.js';
@@ -243,6 +244,22 @@ describe('OnnxSTT', function () {
       const degenerate = broken.warnings.filter((w) => /degenerate/.test(w));
       expect(degenerate).to.have.length(1);
       expect(degenerate[0]).to.match(/stream 'call-7'.*token 1.*50 frames in a row.*caches are probably not fed back/);
+    });
+
+    it('the degeneracy detector: long same-token runs and near-uniform output, once; spiky speech-like output never', () => {
+      const V = 5;
+      const rows = (ids: number[], p = 0.9) =>
+        Float32Array.from(ids.flatMap((k) => Array.from({ length: V }, (_, v) => Math.log(v === k ? p : (1 - p) / (V - 1)))));
+      const same = new DegeneracyTracker(10);
+      expect(same.feed(rows([2, 2, 2, 2, 2]), 5, V, 4)).to.equal(undefined);
+      expect(same.feed(rows([2, 2, 2, 2, 2, 2]), 6, V, 4)).to.match(/token 2 .* 10 frames in a row/);
+      expect(same.feed(rows(new Array(20).fill(2)), 20, V, 4)).to.equal(undefined);
+      const flat = new DegeneracyTracker(10);
+      expect(flat.feed(rows(Array.from({ length: 12 }, (_, t) => t % 2), 0.21), 12, V, 4)).to.match(/near-uniform/);
+      const speech = new DegeneracyTracker(10);
+      const ids = Array.from({ length: 500 }, (_, t) => (t % 6 === 0 ? t % 4 : 4));
+      expect(speech.feed(rows(ids), 500, V, 4)).to.equal(undefined);
+      expect(new DegeneracyTracker(0).feed(rows(new Array(50).fill(1)), 50, V, 4)).to.equal(undefined);
     });
 
     it('the first window can start at the first real frame instead of zero padding', async () => {

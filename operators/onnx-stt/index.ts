@@ -16,6 +16,7 @@ import { stageFactory, type Logger, type StageSpec } from '../../toolkit/operato
 import { perStream } from '../../toolkit/runtime/per-stream.js';
 import { commandExtensions, commandHelp } from '../../toolkit/cli/extensions.js';
 import { CONTRACTS, type ContractModel, type ContractName, type ContractStream, type FramesOut, type RunMode } from './contract.js';
+import { DegeneracyTracker } from './degenerate.js';
 import { describeSession, detectContract, detectionProblems, type Detection } from './detect.js';
 import { createCacheAware } from './nemo-cache-aware.js';
 import { createNemoOffline } from './nemo-offline.js';
@@ -130,10 +131,7 @@ interface StreamState {
   pending: Promise<void>;
   failure?: unknown;
   nextFrame: number;
-  lastArg: number;
-  run: number;
-  flatRun: number;
-  warned: boolean;
+  degeneracy: DegeneracyTracker;
 }
 
 export const OnnxSTT: StageSpec<OnnxSttParams> = {
@@ -203,37 +201,14 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     const ready = prepareModel(p, ctx.log);
     ready.catch(() => {});
     let live = 0;
-    const degenerateFrames = p.degenerateFrames;
 
     const track = (st: StreamState, out: FramesOut, blank: number) => {
-      if (!degenerateFrames || st.warned) return;
-      const V = out.vocabSize;
-      const flat = Math.log(2 / V);
-      for (let t = 0; t < out.nFrames; t++) {
-        let best = 0;
-        let bv = -Infinity;
-        for (let v = 0; v < V; v++) {
-          const x = out.data[t * V + v];
-          if (x > bv) {
-            bv = x;
-            best = v;
-          }
-        }
-        st.run = best !== blank && best === st.lastArg ? st.run + 1 : best !== blank ? 1 : 0;
-        st.lastArg = best;
-        st.flatRun = bv < flat ? st.flatRun + 1 : 0;
-        if (st.run >= degenerateFrames || st.flatRun >= degenerateFrames) {
-          st.warned = true;
-          const why =
-            st.run >= degenerateFrames
-              ? `token ${best} is the most likely one for ${st.run} frames in a row`
-              : `near-uniform probabilities for ${st.flatRun} frames in a row`;
-          ctx.log.warn(
-            `${ctx.nodeId}: stream '${st.id}': degenerate model output (${why}); the model's caches are probably not fed back, ` +
-              `or an offline model is being run on chunks without context, or the features do not match the model (${p.model})`,
-          );
-          return;
-        }
+      const why = st.degeneracy.feed(out.data, out.nFrames, out.vocabSize, blank);
+      if (why) {
+        ctx.log.warn(
+          `${ctx.nodeId}: stream '${st.id}': degenerate model output (${why}); the model's caches are probably not fed back, ` +
+            `or an offline model is being run on chunks without context, or the features do not match the model (${p.model})`,
+        );
       }
     };
 
@@ -247,7 +222,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         }
         live++;
         openStates++;
-        return { id, pending: Promise.resolve(), nextFrame: 0, lastArg: -1, run: 0, flatRun: 0, warned: false };
+        return { id, pending: Promise.resolve(), nextFrame: 0, degeneracy: new DegeneracyTracker(p.degenerateFrames) };
       },
       async onItem(st, item, emit) {
         const model = await ready;
