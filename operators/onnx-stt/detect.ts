@@ -184,8 +184,12 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
       d.verdict =
         'wav2vec2-style CTC on raw audio: offline; run whole utterances (mode offline) or overlapping windows (mode buffered)';
       break;
-    default:
-      d.verdict = `not a CTC speech recognition model OnnxSTT can run (${reason})`;
+    default: {
+      const vadLike = inp.has('state') && out.has('stateN') && m.inputs.some((t) => t.name === 'input');
+      d.verdict = vadLike
+        ? `not a CTC speech recognition model OnnxSTT can run: it looks like a voice activity detector (Silero VAD: input, state${inp.has('sr') ? ', sr' : ''} -> output, stateN)`
+        : `not a CTC speech recognition model OnnxSTT can run (${reason})`;
+    }
   }
   return d;
 }

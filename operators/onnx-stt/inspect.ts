@@ -60,7 +60,7 @@ export async function inspectModelJson(path: string): Promise<InspectReport> {
   };
 }
 
-const shape = (s: Array<number | string>) => `[${s.join(', ')}]`;
+const shape = (s: Array<number | string>) => `[${s.map((d) => (d === '' ? '?' : d)).join(', ')}]`;
 
 export function formatInspectReport(r: InspectReport): string {
   const L: string[] = [];
