@@ -321,6 +321,11 @@ describe('OnnxSTT', function () {
       expect(out.findIndex((i) => i.kind === 'logprobs')).to.be.lessThan(out.length - 2);
     });
 
+    it('mode offline refuses a stream longer than maxUtteranceMs, pointing to mode buffered', async () => {
+      const out = await runStage(onnxStt({ model: OFFLINE, maxUtteranceMs: 1000 }), [...featureItems('long', of, 80, [40]), punct('long')]);
+      expect(out.find((i): i is ErrorItem => i.kind === 'error')?.message).to.match(/longer than maxUtteranceMs \(1000 ms\).*mode buffered/);
+    });
+
     it('buffered with a window covering the utterance equals the whole-utterance run', async () => {
       const out = await runStage(onnxStt({ model: OFFLINE, mode: 'buffered', chunkMs: 2000, contextMs: 0 }), [
         ...featureItems('o', of, 80, [9]),

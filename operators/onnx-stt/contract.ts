@@ -54,6 +54,8 @@ export interface ContractOptions {
   /** Buffered mode: chunk and context lengths in ms. */
   chunkMs: number;
   contextMs: number;
+  /** Offline mode: the longest stream held in memory for one whole-utterance run. */
+  maxUtteranceMs: number;
   normalize: 'none' | 'per_feature';
   /** Cache-aware: prepend (window - shift) zero frames to the first window (NeMo) or start at frame 0. */
   firstWindow: 'zero-pad' | 'first-frame';

@@ -30,6 +30,7 @@ export interface OnnxSttParams {
   mode: RunMode;
   chunkMs: number;
   contextMs: number;
+  maxUtteranceMs: number;
   windowSize?: number;
   chunkShift?: number;
   subsampling?: number;
@@ -106,6 +107,7 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
     mode,
     chunkMs: p.chunkMs,
     contextMs: p.contextMs,
+    maxUtteranceMs: p.maxUtteranceMs,
     normalize,
     firstWindow: p.firstWindow,
     feedCache: p.feedCache,
@@ -155,6 +157,12 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       },
       chunkMs: { type: 'number', exclusiveMinimum: 0, default: 4000, description: 'Buffered mode: audio per window kept.' },
       contextMs: { type: 'number', minimum: 0, default: 1000, description: 'Buffered mode: context on each side of a window.' },
+      maxUtteranceMs: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        default: 600000,
+        description: 'Mode offline: a stream longer than this fails with an error (use mode buffered for long audio).',
+      },
       windowSize: { type: 'integer', minimum: 1, description: 'Cache-aware: mel frames per window (default: model metadata window_size).' },
       chunkShift: { type: 'integer', minimum: 1, description: 'Cache-aware: frames the window advances (default: metadata chunk_shift).' },
       subsampling: { type: 'integer', minimum: 1, description: 'Encoder subsampling factor (default: metadata subsampling_factor or measured).' },

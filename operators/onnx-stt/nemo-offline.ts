@@ -51,6 +51,9 @@ export function createNemoOffline(o: ContractOptions): ContractModel {
         chunk: unitsOf(o.chunkMs, 1 / shiftMs, stride),
         context: unitsOf(o.contextMs, 1 / shiftMs, stride),
         frameShiftMs: () => inShiftMs * (subsampling ?? stride),
+        maxUnits: Math.ceil(o.maxUtteranceMs / shiftMs),
+        tooLong: () =>
+          `stream '${streamId}' is longer than maxUtteranceMs (${o.maxUtteranceMs} ms) in mode offline (whole utterance): use mode buffered for long audio, or raise maxUtteranceMs`,
         runWindow,
       });
     };

@@ -48,6 +48,9 @@ export function createWav2Vec2(o: ContractOptions): ContractModel {
       chunk: unitsOf(o.chunkMs, W2V_SAMPLE_RATE / 1000, W2V_STRIDE),
       context: Math.max(2 * W2V_STRIDE, unitsOf(o.contextMs, W2V_SAMPLE_RATE / 1000, W2V_STRIDE)),
       frameShiftMs: () => 20,
+      maxUnits: Math.ceil((o.maxUtteranceMs * W2V_SAMPLE_RATE) / 1000),
+      tooLong: () =>
+        `stream '${streamId}' is longer than maxUtteranceMs (${o.maxUtteranceMs} ms) in mode offline (whole utterance): use mode buffered for long audio, or raise maxUtteranceMs`,
       runWindow,
     });
     return {

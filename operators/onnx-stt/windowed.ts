@@ -27,6 +27,9 @@ export interface WindowedOptions {
   context: number;
   /** Output frame shift in ms. */
   frameShiftMs: () => number;
+  /** Offline mode: longest utterance held (input units); longer streams fail with `tooLong()`. */
+  maxUnits: number;
+  tooLong: () => string;
   runWindow: (units: Float32Array, nUnits: number) => Promise<WindowResult>;
 }
 
@@ -40,6 +43,7 @@ export class WindowedRunner {
   }
 
   async push(data: Float32Array, nUnits: number, emit: EmitFrames): Promise<void> {
+    if (this.o.mode !== 'buffered' && this.buf.end + nUnits > this.o.maxUnits) throw new Error(this.o.tooLong());
     this.buf.append(data, nUnits);
     if (this.o.mode !== 'buffered') return;
     const { chunk, context } = this.o;
