@@ -7,14 +7,15 @@ import { consoleLogger } from '../operator.js';
 import { resolveAsset } from '../paths.js';
 import { runPlan } from '../runtime/run.js';
 import { commandExtensions, commandHelp } from './extensions.js';
-import { operatorsMarkdown, operatorsText } from './operators-table.js';
+import { operatorsMarkdown, operatorsText, withOperatorsTable } from './operators-table.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const USAGE = `streamsx-stt — streaming speech-to-text operators wired from YAML graphs
 
 Usage:
   streamsx-stt run <graph.yaml> [--param name=value]... [--verbose] [--metrics]
   streamsx-stt validate <graph.yaml> [--param name=value]...
-  streamsx-stt operators [--markdown]
+  streamsx-stt operators [--markdown | --readme README.md]
   streamsx-stt inspect <model.onnx> [--json]
   streamsx-stt serve [graph.yaml] [--port 8080] [--host 127.0.0.1] [--param name=value]...
   streamsx-stt <command> --help
@@ -30,8 +31,9 @@ const HELP: Record<string, string> = {
   --max-graph-bytes N  refuse graph files larger than N bytes (default 1048576)`,
   validate: `streamsx-stt validate <graph.yaml> [--param name=value]...
   Checks the graph without running it: YAML, keys, operator kinds and params, wiring, files, models.`,
-  operators: `streamsx-stt operators [--markdown]
-  Lists every operator with its item kinds and parameters (--markdown: the README table).`,
+  operators: `streamsx-stt operators [--markdown | --readme README.md]
+  Lists every operator with its item kinds and parameters (--markdown: the README table;
+  --readme FILE: rewrite the table between FILE's operators:begin/end markers).`,
   inspect: `streamsx-stt inspect <model.onnx> [--json]
   Prints a model's inputs, outputs, metadata and the contract OnnxSTT would use for it.`,
 };
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean', short: 'v' },
       metrics: { type: 'boolean' },
       markdown: { type: 'boolean' },
+      readme: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'max-graph-bytes': { type: 'string' },
@@ -78,6 +81,10 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'operators':
+      if (values.readme) {
+        writeFileSync(values.readme, withOperatorsTable(readFileSync(values.readme, 'utf8'), operatorsMarkdown(OPERATORS)));
+        return 0;
+      }
       process.stdout.write(`${values.markdown ? operatorsMarkdown(OPERATORS) : operatorsText(OPERATORS)}\n`);
       return 0;
     case 'validate':

@@ -37,3 +37,14 @@ export function operatorsText(specs: OperatorSpec[]): string {
     })
     .join('\n\n');
 }
+
+const BEGIN = '<!-- operators:begin -->';
+const END = '<!-- operators:end -->';
+
+/** Replaces the generated table between the README's markers (and says whether anything changed). */
+export function withOperatorsTable(readme: string, table: string): string {
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`the README has no ${BEGIN} ... ${END} markers`);
+  return `${readme.slice(0, start + BEGIN.length)}\n${table}\n${readme.slice(end)}`;
+}

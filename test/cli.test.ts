@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATORS } from '../operators/index.js';
+import { operatorsMarkdown, withOperatorsTable } from '../toolkit/cli/operators-table.js';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+
+const CLI = join(TOOLKIT_ROOT, 'dist', 'toolkit', 'cli', 'main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: TOOLKIT_ROOT });
+
+describe('CLI', () => {
+  it('prints usage and exits 0 with --help, 2 for an unknown command', () => {
+    const help = cli('--help');
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.contain('streamsx-stt run <graph.yaml>');
+    const bad = cli('transcribe');
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.equal("streamsx-stt: unknown command 'transcribe'\n(see streamsx-stt --help)\n");
+  });
+
+  it('keeps the README operator table in step with the operator specs', () => {
+    const readme = readFileSync(join(TOOLKIT_ROOT, 'README.md'), 'utf8');
+    expect(withOperatorsTable(readme, operatorsMarkdown(OPERATORS)), 'run: npx streamsx-stt operators --readme README.md').to.equal(readme);
+    expect(cli('operators').stdout).to.contain('MelExtractor  (audio -> features)');
+  });
+
+  it('reports every graph problem as file:line:col and exits 2 before running anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const graph = join(dir, 'bad.yaml');
+    writeFileSync(graph, 'name: bad\nnodes:\n  - { id: src, kind: FileSource, params: { files: x.wav, pace: -1 } }\n  - { id: out, kind: Sinkk }\n');
+    const run = cli('run', graph);
+    expect(run.status).to.equal(2);
+    expect(run.stderr.trim().split('\n')).to.deep.equal([
+      `${graph}:3:58: src (FileSource): parameter 'pace' must be >= 0`,
+      `${graph}:4:16: unknown operator kind 'Sinkk' (known: ${OPERATORS.map((s) => s.kind).join(', ')})`,
+    ]);
+  });
+
+  it('runs a graph: a missing file is an error for that stream, the good one still runs to its end, exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const graph = join(dir, 'reblock.yaml');
+    const good = join(TOOLKIT_ROOT, 'samples', 'audio', 'librivox-0880.wav');
+    writeFileSync(graph, `name: reblock\nparams:\n  audio: [${good}, ${join(dir, 'missing.wav')}]\nnodes:\n  - { id: src, kind: FileSource, params: { files: "\${audio}" } }\n  - { id: chunk, kind: Chunker, params: { chunkMs: 500 } }\n  - { id: mel, kind: MelExtractor }\n  - { id: out, kind: Sink, params: { format: jsonl } }\n`);
+    const run = cli('run', graph, '--metrics');
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.contain(`error: ${join(dir, 'missing.wav')}: `);
+    expect(run.stderr).to.match(/metrics: \d+ items, 2 streams ended, 1 errors/);
+  });
+});
