@@ -40,7 +40,8 @@ export interface ContractModel {
   detection: Detection;
   /** The item kind the model consumes. */
   input: 'features' | 'audio';
-  blankId: number;
+  /** The blank id for an output of `vocab` log-probs per frame (params and contract decide). */
+  blankFor(vocab: number): number;
   openStream(streamId: string): ContractStream;
 }
 
@@ -58,7 +59,7 @@ export interface ContractOptions {
   maxUtteranceMs: number;
   normalize: 'none' | 'per_feature';
   /** Cache-aware: prepend (window - shift) zero frames to the first window (NeMo) or start at frame 0. */
-  firstWindow: 'zero-pad' | 'first-frame';
+  firstWindow: 'auto' | 'zero-pad' | 'first-frame';
   /** Cache-aware: windows of different streams run together, up to this many per session.run. */
   batchSize: number;
   /** Debug only: false keeps the caches at zero (what a broken export does). */

@@ -49,6 +49,8 @@ export interface Detection {
   cacheChannelDims?: number[];
   cacheTimeDims?: number[];
   normalizeType?: string;
+  /** Cache-aware: metadata `first_window` ("prepend N zero frames" / "first-frame"), if any. */
+  firstWindow?: string;
   names: {
     signal: string;
     length?: string;
@@ -135,6 +137,7 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
   const lp = logprobsOut;
   d.vocabSize = dim(lp, 2) ?? num(md.vocab_size);
   d.normalizeType = md.normalize_type;
+  d.firstWindow = md.first_window;
 
   if (contract === 'nemo-cache-aware' || contract === 'nemo-offline') {
     const sig = inp.get('audio_signal') ?? m.inputs[0];
@@ -145,7 +148,10 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
       : m.outputs.find((t) => t.type === 'int64' && t.shape.length === 1 && !t.name.startsWith('cache'))?.name;
     d.nFeatures = dim(sig, 1) ?? num(md.feat_dim) ?? 80;
     d.subsampling = o.subsampling ?? num(md.subsampling_factor);
-    d.blankId = o.blankId ?? (d.vocabSize !== undefined ? d.vocabSize - 1 : undefined);
+    // Blank = last output id. (Metadata vocab_size is written with or without the blank by different
+    // exporters, so the output width wins; a symbolic width is learnt from the first run.)
+    d.blankId = o.blankId ?? (dim(lp, 2) !== undefined ? dim(lp, 2)! - 1 : undefined);
+    if (dim(lp, 2) === undefined) d.vocabSize = undefined;
   }
   if (contract === 'nemo-cache-aware') {
     names.cacheChannel = 'cache_last_channel';

@@ -36,7 +36,7 @@ export interface OnnxSttParams {
   subsampling?: number;
   blankId?: number;
   normalize: 'auto' | 'none' | 'per_feature';
-  firstWindow: 'zero-pad' | 'first-frame';
+  firstWindow: 'auto' | 'zero-pad' | 'first-frame';
   feedCache: boolean;
   batchSize: number;
   degenerateFrames: number;
@@ -173,9 +173,10 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         description: 'Offline NeMo models: per_feature normalisation inside OnnxSTT; auto follows metadata normalize_type.',
       },
       firstWindow: {
-        enum: ['zero-pad', 'first-frame'],
-        default: 'zero-pad',
-        description: 'Cache-aware: precede the first window with (window - shift) zero frames (NeMo) or start at the first real frame.',
+        enum: ['auto', 'zero-pad', 'first-frame'],
+        default: 'auto',
+        description:
+          'Cache-aware: precede the first window with (window - shift) zero frames (zero-pad, NeMo) or start at the first real frame (first-frame, as sherpa-onnx does); auto follows metadata first_window, else zero-pad.',
       },
       batchSize: {
         type: 'integer',
@@ -239,7 +240,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           return;
         }
         const stream = (st.stream ??= model.openStream(st.id));
-        const push = () => stream.push(item as never, (out) => emitFrames(st, out, model.blankId, emit));
+        const push = () => stream.push(item as never, (out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
         if (!model.concurrent) return push();
         // Batched: do not hold up other streams' items; this stream's pushes stay in order.
         if (st.failure !== undefined) throw st.failure;
@@ -253,7 +254,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         if (!st.stream) return;
         const model = await ready;
         await st.pending;
-        await st.stream.end((out) => emitFrames(st, out, model.blankId, emit));
+        await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
       },
       release(st) {
         live--;

@@ -31,6 +31,10 @@ export function createCacheAware(o: ContractOptions): ContractModel {
   const [cl, cf, cd] = d.cacheChannelDims!;
   const [tl, td, tk] = d.cacheTimeDims!;
   const channelSize = cl * cf * cd;
+  // NeMo precedes the first window with (window - shift) zero frames; exports may say so in `first_window`.
+  const mdFirst = (d.firstWindow ?? '').toLowerCase();
+  const zeroPad =
+    o.firstWindow === 'auto' ? !/^(first|none|no\b|start)/.test(mdFirst) : o.firstWindow === 'zero-pad';
   const batchDim = o.session.inputMetadata[0];
   const canBatch = !(batchDim?.isTensor && typeof batchDim.shape[0] === 'number' && batchDim.shape[0] === 1);
   if (o.batchSize > 1 && !canBatch) o.log.warn(`${o.modelPath}: the model's batch dimension is fixed at 1: batchSize ignored`);
@@ -45,7 +49,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
 
   const openStream = (streamId: string): ContractStream => {
     const buf = new FrameBuffer(nFeat, W * 2);
-    if (o.firstWindow === 'zero-pad') buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
+    if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
     let cacheChannel = new Float32Array(channelSize);
     let cacheTime = new Float32Array(timeSize);
     let cacheLen = 0;
@@ -116,5 +120,5 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     };
   };
 
-  return { contract: 'nemo-cache-aware', stats: batcher.stats, concurrent: batcher.maxBatch > 1, detection: d, input: 'features', blankId: d.blankId ?? (d.vocabSize ?? 1) - 1, openStream };
+  return { contract: 'nemo-cache-aware', stats: batcher.stats, concurrent: batcher.maxBatch > 1, detection: d, input: 'features', blankFor: (v) => o.detection.blankId ?? v - 1, openStream };
 }

@@ -79,5 +79,5 @@ export function createNemoOffline(o: ContractOptions): ContractModel {
     };
   };
 
-  return { contract: 'nemo-offline', concurrent: false, detection: d, input: 'features', blankId: d.blankId ?? (d.vocabSize ?? 1) - 1, openStream };
+  return { contract: 'nemo-offline', concurrent: false, detection: d, input: 'features', blankFor: (v) => d.blankId ?? v - 1, openStream };
 }

@@ -68,5 +68,5 @@ export function createWav2Vec2(o: ContractOptions): ContractModel {
     };
   };
 
-  return { contract: 'wav2vec2', concurrent: false, detection: d, input: 'audio', blankId: d.blankId ?? 0, openStream };
+  return { contract: 'wav2vec2', concurrent: false, detection: d, input: 'audio', blankFor: () => d.blankId ?? 0, openStream };
 }
