@@ -129,18 +129,20 @@ describe('StdinSource', function () {
     return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   }
 
-  it('graphs/stdin.yaml runs from the CLI on piped PCM (fixture model standing in for the bundled one)', async () => {
-    const r = await runStdinGraph([
-      '--param', `model=${join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.onnx')}`,
-      '--param', `tokens=${join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.tokens.txt')}`,
-      '--param', 'format=jsonl',
-      '--param', 'encoding=f32le',
-    ], 'f32le');
+  it('graphs/stdin.yaml runs from the CLI on piped PCM and matches the file graph exactly (fixture model)', async () => {
+    const model = {
+      model: join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.onnx'),
+      tokens: join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.tokens.txt'),
+    };
+    const r = await runStdinGraph([...Object.entries(model).flatMap(([k, v]) => ['--param', `${k}=${v}`]), '--param', 'format=jsonl', '--param', 'encoding=f32le'], 'f32le');
     expect(r.code, r.stderr).to.equal(0);
-    const records = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { streamId: string; isFinal: boolean });
+    const records = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { streamId: string; isFinal: boolean; text: string });
     expect(records.length).to.be.greaterThan(0);
     expect(records.every((x) => x.streamId === 'stdin')).to.equal(true);
     expect(records.at(-1)!.isFinal).to.equal(true);
+    // The same model on the same samples: exactly the file graph's transcript.
+    const text = records.filter((x) => x.isFinal && x.text.trim()).map((x) => x.text.trim()).join(' ');
+    expect(text).to.equal(await sharedTranscript(model));
   });
 
   it('graphs/stdin.yaml with the bundled model gives the file graph transcript', async function () {

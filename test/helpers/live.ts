@@ -34,13 +34,16 @@ export function readWavMono(path: string): Float32Array {
   throw new Error(`${path}: no data chunk`);
 }
 
-let fileTranscript: Promise<string> | undefined;
+const fileTranscripts = new Map<string, Promise<string>>();
 
-/** The final transcript of CLIP by graphs/onnx-stt.yaml (the file graph), computed once per run. */
-export function sharedTranscript(): Promise<string> {
-  fileTranscript ??= (async () => {
+/** The final transcript of CLIP by graphs/onnx-stt.yaml (the file graph), computed once per run and model. */
+export function sharedTranscript(modelParams: Record<string, string> = {}): Promise<string> {
+  const key = JSON.stringify(modelParams);
+  let cached = fileTranscripts.get(key);
+  if (cached) return cached;
+  cached = (async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'file-graph-')), 'out.jsonl');
-    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), { registry: OPERATORS, params: { audio: CLIP, out, format: 'jsonl' } });
+    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), { registry: OPERATORS, params: { ...modelParams, audio: CLIP, out, format: 'jsonl' } });
     const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
     await runPlan(plan, { log: silent });
     return readFileSync(out, 'utf8')
@@ -51,7 +54,8 @@ export function sharedTranscript(): Promise<string> {
       .map((r) => r.text!.trim())
       .join(' ');
   })();
-  return fileTranscript;
+  fileTranscripts.set(key, cached);
+  return cached;
 }
 
 /** Character error rate: edit distance / reference length (spaces collapsed, case folded). */
