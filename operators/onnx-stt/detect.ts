@@ -62,6 +62,8 @@ export interface Detection {
     cacheChannelNext?: string;
     cacheTimeNext?: string;
     cacheChannelLenNext?: string;
+    /** wav2vec2 exports with an attention mask input (fed with ones). */
+    attentionMask?: string;
   };
 }
 
@@ -111,7 +113,8 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
     reason = `inputs ${m.inputs.map((t) => t.name).join(', ')} (mel features, no cache inputs)`;
   } else if ((inp.has('input_values') || (m.inputs.length === 1 && m.inputs[0].shape.length === 2)) && logprobsOut) {
     detected = 'wav2vec2';
-    reason = `input ${m.inputs[0].name} [batch, samples] (raw audio) -> ${logprobsOut.name} [batch, frames, vocab]`;
+    const sig = inp.get('input_values') ?? m.inputs[0];
+    reason = `input ${sig.name} [batch, samples] (raw audio)${inp.has('attention_mask') ? ' + attention_mask' : ''} -> ${logprobsOut.name} [batch, frames, vocab]`;
   } else {
     reason = `inputs ${m.inputs.map((t) => `${t.name}${JSON.stringify(t.shape)}`).join(', ')} match no CTC contract`;
   }
@@ -173,7 +176,8 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
     }
   }
   if (contract === 'wav2vec2') {
-    names.signal = m.inputs[0].name;
+    names.signal = inp.has('input_values') ? 'input_values' : m.inputs[0].name;
+    names.attentionMask = inp.has('attention_mask') ? 'attention_mask' : undefined;
     d.blankId = o.blankId ?? 0;
     d.subsampling = 320;
   }

@@ -35,7 +35,11 @@ export function createWav2Vec2(o: ContractOptions): ContractModel {
   const openStream = (streamId: string): ContractStream => {
     const runWindow = async (units: Float32Array, nSamples: number) => {
       if (nSamples < 400) return { data: new Float32Array(0), vocab: d.vocabSize ?? 1, valid: 0 };
-      const r = await o.session.run({ [n.signal]: new Tensor('float32', normalizeAudio(units), [1, nSamples]) });
+      const feeds: Record<string, InstanceType<typeof Tensor>> = {
+        [n.signal]: new Tensor('float32', normalizeAudio(units), [1, nSamples]),
+      };
+      if (n.attentionMask) feeds[n.attentionMask] = new Tensor('int64', new BigInt64Array(nSamples).fill(1n), [1, nSamples]);
+      const r = await o.session.run(feeds);
       const lg = r[n.logprobs];
       const [, frames, vocab] = lg.dims as number[];
       const data = logSoftmaxRows(Float32Array.from(lg.data as Float32Array), vocab);
