@@ -298,6 +298,34 @@ describe('OnnxSTT', function () {
     });
   });
 
+  describe('the bundled model (skipped until models/stt-en-char-fastconformer-ctc exists)', () => {
+    const dir = 'models/stt-en-char-fastconformer-ctc';
+    it('is a cache-aware streaming CTC model whose tokens fit, and chunking does not change its output', async function () {
+      if (!existsSync(`${dir}/model.onnx`) || !existsSync(`${dir}/tokens.txt`)) this.skip();
+      const r = await inspectModelJson(`${dir}/model.onnx`);
+      expect(r.contract).to.equal('nemo-cache-aware');
+      expect(r.problems).to.deep.equal([]);
+      const wav = 'test/fixtures/mel/flite.wav';
+      const run = (chunkMs: number) =>
+        runStage(
+          (s) =>
+            s.pipe(
+              chunker({ chunkMs }),
+              melExtractor({ preset: 'nemo-80' }),
+              onnxStt({ model: `${dir}/model.onnx` }),
+              ctcDecoder({ tokens: `${dir}/tokens.txt`, partials: false }),
+            ),
+          fileSource({ files: wav }),
+        );
+      const [a, b] = [await run(10), await run(1000)];
+      expect(a.filter((i) => i.kind === 'error')).to.deep.equal([]);
+      const ta = a.find((i): i is TranscriptItem => i.kind === 'transcript')!;
+      const tb = b.find((i): i is TranscriptItem => i.kind === 'transcript')!;
+      expect(ta.text).to.equal(tb.text);
+      expect(ta.confidence).to.be.closeTo(tb.confidence, 1e-4);
+    });
+  });
+
   describe('NeMo offline contract', () => {
     const offRef = loadRef('offline');
     const of = offRef.arrays.features.data;
