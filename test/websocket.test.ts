@@ -36,6 +36,7 @@ function fakeStt(live: { open: number }, flow: FlowControl, delayMs = 0): Operat
     onItem: async (s, item, emit) => {
       if (item.kind !== 'audio') return;
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (item.samples[0] === 0.25) throw new Error('model failed on this stream');
       s.n += item.samples.length;
       for (const v of item.samples) s.sum += v;
       emit({ kind: 'transcript', streamId: item.streamId, text: String(s.n), isFinal: false, confidence: 1, utteranceNumber: 0, startMs: 0, endMs: (s.n / 16) | 0 });
@@ -352,6 +353,22 @@ describe('WebSocketSource / WebSocketSink', function () {
       await waitUntil(() => h.server.stats().streams === 0 && h.live.open === 0, 'all state to be freed');
       expect(h.items.filter((i) => i.kind === 'error').map((i) => (i as { message: string }).message)).to.deep.equal(['client disconnected']);
       expect(h.server.stats()).to.include({ aborted: 1, completed: 1 });
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('a pipeline failure in one stream: that session gets error, end and 1011; the other finishes', async () => {
+    const h = await startServer();
+    try {
+      const ok = healthy(h.url, 0.5);
+      const poison = new Float32Array(3200).fill(0.25);
+      const bad = await stream(h.url, poison, { encoding: 'f32le', frameBytes: 6400 });
+      expect(bad.code).to.equal(CLOSE.INTERNAL);
+      expect(types(bad)).to.deep.equal(['ready', 'error', 'end']);
+      expect(bad.messages[1]).to.include({ type: 'error', operator: 'FakeSTT', message: 'model failed on this stream' });
+      expectHealthy(await ok, 0.5);
+      await waitUntil(() => h.server.stats().streams === 0 && h.live.open === 0, 'state to be freed');
     } finally {
       await stop(h);
     }
