@@ -76,9 +76,31 @@ export interface ErrorItem {
   message: string;
 }
 
-export type StreamItem = AudioItem | FeaturesItem | LogprobsItem | TranscriptItem | PunctItem | ErrorItem;
+/**
+ * Utterance punctuation (VadSegmenter): an utterance of stream `streamId` starts or ends at
+ * `sampleIndex` (in the stream's samples at `sampleRate`). In-band and in order: every operator that
+ * re-times items (MelExtractor, OnnxSTT) forwards it after the items that cover the samples before
+ * `sampleIndex`. Operators that do not consume it pass it through. Times are ms from the stream's start;
+ * a `start` has `endMs === startMs`, an `end` carries the whole utterance's span.
+ */
+export interface UtteranceItem {
+  kind: 'utterance';
+  streamId: string;
+  event: 'start' | 'end';
+  /** 1, 2, ... per stream. */
+  utteranceNumber: number;
+  sampleIndex: number;
+  sampleRate: number;
+  startMs: number;
+  endMs: number;
+}
+
+export type StreamItem = AudioItem | FeaturesItem | LogprobsItem | TranscriptItem | PunctItem | ErrorItem | UtteranceItem;
 export type ItemKind = StreamItem['kind'];
-export type DataKind = Exclude<ItemKind, 'punct' | 'error'>;
+/** Kinds a node produces (what the graph loader checks between wired nodes); markers are not among them. */
+export type DataKind = Exclude<ItemKind, 'punct' | 'error' | 'utterance'>;
+/** Kinds a stateful operator may consume (its data kinds, and utterance markers when it honours them). */
+export type ConsumedKind = DataKind | 'utterance';
 
 export const DATA_KINDS: readonly DataKind[] = ['audio', 'features', 'logprobs', 'transcript'];
 

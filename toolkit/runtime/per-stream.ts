@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { errorItem, type DataKind, type StreamItem } from '../items.js';
+import { errorItem, type ConsumedKind, type StreamItem } from '../items.js';
 import type { FlowControl } from './flow.js';
 
 export type Emit = (item: StreamItem) => void;
@@ -13,8 +13,8 @@ type MaybePromise = void | Promise<void>;
 export interface StreamHandler<S> {
   /** Names the operator in error records. */
   operator: string;
-  /** Data kinds this operator consumes; all other items pass through in order. */
-  accepts: readonly DataKind[];
+  /** Item kinds this operator consumes; all other items (utterance markers too, unless listed) pass through in order. */
+  accepts: readonly ConsumedKind[];
   open(streamId: string): S;
   onItem(state: S, item: StreamItem, emit: Emit): MaybePromise;
   /** Flush at the end of the stream (window punctuation or completion). */
