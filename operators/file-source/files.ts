@@ -9,11 +9,13 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 
 /** Extensions a folder listing takes as audio files. */
 export const AUDIO_EXTENSIONS = ['.wav', '.wave'];
+/** Also listed when a raw (headerless) format is declared. */
+export const RAW_EXTENSIONS = ['.raw', '.pcm'];
 
 export type FileEntry = { path: string } | { path: string; problem: string };
 
-export function isAudioName(name: string): boolean {
-  return AUDIO_EXTENSIONS.includes(path.extname(name).toLowerCase());
+export function isAudioName(name: string, extensions = AUDIO_EXTENSIONS): boolean {
+  return extensions.includes(path.extname(name).toLowerCase());
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -29,19 +31,19 @@ async function expandGlob(pattern: string): Promise<FileEntry[]> {
     .map((p) => ({ path: p }));
 }
 
-async function expandFolder(dir: string): Promise<FileEntry[]> {
+async function expandFolder(dir: string, extensions: string[]): Promise<FileEntry[]> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
   } catch (e) {
     return [{ path: dir, problem: `cannot list folder (${(e as NodeJS.ErrnoException).code ?? String(e)})` }];
   }
-  const audio = names.filter(isAudioName).sort(byName);
-  if (audio.length === 0) return [{ path: dir, problem: `no audio files (${AUDIO_EXTENSIONS.join(', ')}) in folder` }];
+  const audio = names.filter((n) => isAudioName(n, extensions)).sort(byName);
+  if (audio.length === 0) return [{ path: dir, problem: `no audio files (${extensions.join(', ')}) in folder` }];
   return audio.map((n) => ({ path: path.join(dir, n) }));
 }
 
-export async function resolveFiles(files: string | string[]): Promise<FileEntry[]> {
+export async function resolveFiles(files: string | string[], extensions = AUDIO_EXTENSIONS): Promise<FileEntry[]> {
   const entries = typeof files === 'string' ? [files] : files;
   const out: FileEntry[] = [];
   for (const entry of entries) {
@@ -56,7 +58,7 @@ export async function resolveFiles(files: string | string[]): Promise<FileEntry[
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') kind = 'other';
     }
-    if (kind === 'dir') out.push(...(await expandFolder(entry)));
+    if (kind === 'dir') out.push(...(await expandFolder(entry, extensions)));
     else if (kind === 'missing' && isDynamicPattern(entry)) out.push(...(await expandGlob(entry)));
     else out.push({ path: entry });
   }

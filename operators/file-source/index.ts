@@ -17,9 +17,9 @@
 import { Observable, type Subscriber } from 'rxjs';
 import { errorItem, punct, type StreamItem } from '../../toolkit/items.js';
 import { sourceFactory, type OperatorContext, type SourceSpec } from '../../toolkit/operator.js';
-import { resolveFiles, type FileEntry } from './files.js';
+import { AUDIO_EXTENSIONS, RAW_EXTENSIONS, resolveFiles, type FileEntry } from './files.js';
 import { describeFsError, readWav } from './read-wav.js';
-import { WavError } from './wav-header.js';
+import { RAW_ENCODINGS, WavError, type RawFormat } from './wav-header.js';
 
 export interface FileSourceParams {
   files: string | string[];
@@ -29,13 +29,14 @@ export interface FileSourceParams {
   pace: number;
   maxDurationS: number;
   concurrency: number;
+  raw?: RawFormat;
 }
 
 export const FileSource: SourceSpec<FileSourceParams> = {
   kind: 'FileSource',
   role: 'source',
   description:
-    'Reads WAV files (PCM 8/16/24/32-bit, float 32/64, A-law, µ-law, WAVE_FORMAT_EXTENSIBLE) incrementally as audio streams, one per file, resampled to sampleRate.',
+    'Reads WAV files (PCM 8/16/24/32-bit, float 32/64, A-law, µ-law, WAVE_FORMAT_EXTENSIBLE, RF64) or raw PCM incrementally as audio streams, one per file, resampled to sampleRate.',
   output: 'audio',
   params: {
     type: 'object',
@@ -54,6 +55,17 @@ export const FileSource: SourceSpec<FileSourceParams> = {
       pace: { type: 'number', minimum: 0, default: 0, description: '0 = as fast as possible, 1 = real time, 2 = twice real time.' },
       maxDurationS: { type: 'number', exclusiveMinimum: 0, default: 86400, description: 'Longer files are rejected with an error.' },
       concurrency: { type: 'integer', minimum: 1, maximum: 1024, default: 1, description: 'Files read at once (their items interleave).' },
+      raw: {
+        description: 'Format of headerless files (.raw/.pcm are then listed from folders too); files with a WAVE header are still read as WAV.',
+        type: 'object',
+        properties: {
+          encoding: { enum: RAW_ENCODINGS },
+          sampleRate: { type: 'integer', minimum: 1000, maximum: 768000 },
+          channels: { type: 'integer', minimum: 1, maximum: 256, default: 1 },
+        },
+        required: ['encoding', 'sampleRate'],
+        additionalProperties: false,
+      },
     },
     required: ['files'],
   },
@@ -96,7 +108,7 @@ function readFiles(params: FileSourceParams, ctx: OperatorContext): Observable<S
 }
 
 async function run(params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stopped: () => boolean) {
-  const resolved = await resolveFiles(params.files);
+  const resolved = await resolveFiles(params.files, params.raw ? [...AUDIO_EXTENSIONS, ...RAW_EXTENSIONS] : AUDIO_EXTENSIONS);
   const seen = new Set<string>();
   const entries: FileEntry[] = [];
   for (const e of resolved) {

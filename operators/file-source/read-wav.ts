@@ -7,13 +7,15 @@
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import { makeDecoder } from './decode.js';
 import { Resampler } from './resampler.js';
-import { readWavHeader, WavError, type ByteSource, type WavInfo } from './wav-header.js';
+import { hasWavHeader, rawInfo, readWavHeader, WavError, type ByteSource, type RawFormat, type WavInfo } from './wav-header.js';
 
 export interface ReadOptions {
   sampleRate: number;
   channel: number | 'mix';
   blockMs: number;
   maxDurationS: number;
+  /** Headerless files are read in this format (files with a WAVE header are still read as WAV). */
+  raw?: RawFormat;
 }
 
 export interface ReadSink {
@@ -155,7 +157,8 @@ class Blocker {
 export async function readWav(file: string, opts: ReadOptions, out: ReadSink): Promise<void> {
   const fh = await openChecked(file);
   try {
-    const info = await readWavHeader(handleSource(fh));
+    const src = handleSource(fh);
+    const info = opts.raw && !(await hasWavHeader(src)) ? await rawInfo(src, opts.raw) : await readWavHeader(src);
     for (const w of info.warnings) out.warn(w);
     if (opts.channel !== 'mix' && opts.channel >= info.channels) {
       throw new WavError(`channel ${opts.channel} requested but the file has ${info.channels} channel(s)`);

@@ -286,3 +286,47 @@ export function bufferSource(buf: Buffer): ByteSource {
     read: async (position, length) => buf.subarray(Math.min(position, buf.length), Math.min(position + length, buf.length)),
   };
 }
+
+/** A headerless (raw) file's declared format. */
+export interface RawFormat {
+  encoding: 'u8' | 's16le' | 's24le' | 's32le' | 'f32le' | 'f64le' | 'alaw' | 'mulaw';
+  sampleRate: number;
+  channels: number;
+}
+
+export const RAW_ENCODINGS: RawFormat['encoding'][] = ['u8', 's16le', 's24le', 's32le', 'f32le', 'f64le', 'alaw', 'mulaw'];
+
+/** True when the source starts with a RIFF/RF64 WAVE header. */
+export async function hasWavHeader(src: ByteSource): Promise<boolean> {
+  const head = await src.read(0, 12);
+  const magic = head.subarray(0, 4).toString('latin1');
+  return head.length === 12 && (magic === 'RIFF' || magic === 'RF64') && head.subarray(8, 12).toString('latin1') === 'WAVE';
+}
+
+/** The layout of a raw file: the whole file is audio in the declared format. */
+export async function rawInfo(src: ByteSource, raw: RawFormat): Promise<WavInfo> {
+  const size = await src.size();
+  if (size === 0) throw new WavError('empty file (0 bytes)');
+  const [encoding, bits]: [Encoding, number] =
+    raw.encoding === 'alaw' ? ['alaw', 8] : raw.encoding === 'mulaw' ? ['mulaw', 8] : raw.encoding[0] === 'f' ? ['float', Number(raw.encoding.slice(1, 3))] : ['pcm', raw.encoding === 'u8' ? 8 : Number(raw.encoding.slice(1, 3))];
+  const bytesPerSample = bits / 8;
+  const frameBytes = bytesPerSample * raw.channels;
+  const frames = Math.floor(size / frameBytes);
+  const warnings: string[] = [];
+  if (size % frameBytes) warnings.push(`raw data ends with a partial frame (${size % frameBytes} bytes ignored)`);
+  if (frames === 0) throw new WavError(`no whole frame in raw data (${size} bytes, ${frameBytes} per frame)`);
+  return {
+    encoding,
+    formatTag: encoding === 'float' ? WAVE_FORMAT.IEEE_FLOAT : encoding === 'alaw' ? WAVE_FORMAT.ALAW : encoding === 'mulaw' ? WAVE_FORMAT.MULAW : WAVE_FORMAT.PCM,
+    extensible: false,
+    channels: raw.channels,
+    sampleRate: raw.sampleRate,
+    bitsPerSample: bits,
+    bytesPerSample,
+    frameBytes,
+    dataOffset: 0,
+    declaredBytes: frames * frameBytes,
+    frames,
+    warnings,
+  };
+}
