@@ -112,6 +112,37 @@ describe('Chunker', () => {
     expect(out).to.deep.equal([{ kind: 'error', streamId: 's', operator: 'Chunker', message: 'sample rate changed within the stream (1000 Hz -> 2000 Hz)' }, punct('s')]);
   });
 
+  it('forwards utterance markers after the chunk covering the samples before them', async () => {
+    const mark = (event: 'start' | 'end', sampleIndex: number): StreamItem => ({
+      kind: 'utterance',
+      streamId: 'u',
+      event,
+      utteranceNumber: 1,
+      sampleIndex,
+      sampleRate: 1000,
+      startMs: sampleIndex,
+      endMs: sampleIndex,
+    });
+    const input: StreamItem[] = [
+      mark('start', 0),
+      { kind: 'audio', streamId: 'u', samples: ramp(150), sampleRate: 1000, startSample: 0 },
+      mark('end', 120),
+      { kind: 'audio', streamId: 'u', samples: ramp(100, 150), sampleRate: 1000, startSample: 150 },
+      mark('start', 240),
+      punct('u'),
+    ];
+    const out = await run(input, { chunkMs: 100 });
+    expect(out.map((i) => (i.kind === 'audio' ? `audio@${i.startSample}` : i.kind === 'utterance' ? `${i.event}@${i.sampleIndex}` : i.kind))).to.deep.equal([
+      'start@0',
+      'audio@0',
+      'audio@100',
+      'end@120',
+      'audio@200',
+      'start@240',
+      'punct',
+    ]);
+  });
+
   it('property: no sample lost or duplicated for random block/chunk/overlap sizes', async () => {
     await fc.assert(
       fc.asyncProperty(

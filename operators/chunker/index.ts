@@ -2,14 +2,15 @@
  * Chunker: re-blocks each audio stream into exact `chunkMs` chunks with exact `startSample`, each
  * optionally preceded by `overlapMs` of lookback (the first chunk has none, so chunk k starts at
  * max(0, k*chunk - overlap)). At the stream's punct the short last chunk is emitted as is, padded
- * with zeros to a full chunk, or dropped (`last`). Other item kinds pass through in order.
+ * with zeros to a full chunk, or dropped (`last`). Utterance markers are forwarded right after the
+ * chunk that covers the samples before their `sampleIndex`. Other item kinds pass through in order.
  *
  * @example
  * ```ts
  * fileSource({ files: 'a.wav' }).pipe(chunker({ chunkMs: 160, overlapMs: 40 })).subscribe(console.log);
  * ```
  */
-import type { AudioItem } from '../../toolkit/items.js';
+import type { AudioItem, UtteranceItem } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
 import { Reblocker, type LastPolicy } from './reblock.js';
@@ -24,6 +25,8 @@ interface State {
   streamId: string;
   reblocker?: Reblocker;
   sampleRate: number;
+  /** Utterance markers held until the chunks covering the samples before them are out. */
+  markers: UtteranceItem[];
 }
 
 export const Chunker: StageSpec<ChunkerParams> = {
@@ -43,9 +46,14 @@ export const Chunker: StageSpec<ChunkerParams> = {
   create: (params, ctx) =>
     perStream<State>({
       operator: ctx.nodeId,
-      accepts: ['audio'],
-      open: (streamId) => ({ streamId, sampleRate: 0 }),
+      accepts: ['audio', 'utterance'],
+      open: (streamId) => ({ streamId, sampleRate: 0, markers: [] }),
       onItem(state, item, emit) {
+        if (item.kind === 'utterance') {
+          if (!state.reblocker || item.sampleIndex <= state.reblocker.emittedEnd) emit(item);
+          else state.markers.push(item);
+          return;
+        }
         const a = item as AudioItem;
         if (!state.reblocker) {
           const chunk = Math.round((a.sampleRate * params.chunkMs) / 1000);
@@ -57,17 +65,23 @@ export const Chunker: StageSpec<ChunkerParams> = {
         }
         for (const c of state.reblocker.push(a.samples, a.startSample)) {
           emit({ kind: 'audio', streamId: a.streamId, samples: c.samples, sampleRate: a.sampleRate, startSample: c.startSample });
+          releaseMarkers(state, state.reblocker.emittedEnd, emit);
         }
       },
       onEnd(state, emit) {
         const r = state.reblocker;
-        if (!r) return;
+        if (!r) return releaseMarkers(state, Infinity, emit);
         if (r.gapSamples) ctx.log.warn(`${state.streamId}: ${r.gapSamples} missing sample(s) filled with zeros`);
         if (r.repeatedSamples) ctx.log.warn(`${state.streamId}: ${r.repeatedSamples} repeated sample(s) dropped`);
         const c = r.end(params.last);
         if (c) emit({ kind: 'audio', streamId: state.streamId, samples: c.samples, sampleRate: state.sampleRate, startSample: c.startSample });
+        releaseMarkers(state, Infinity, emit);
       },
     }),
 };
+
+function releaseMarkers(state: State, upTo: number, emit: (item: UtteranceItem) => void): void {
+  while (state.markers.length && state.markers[0]!.sampleIndex <= upTo) emit(state.markers.shift()!);
+}
 
 export const chunker = stageFactory(Chunker);

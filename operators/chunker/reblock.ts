@@ -38,6 +38,11 @@ export class Reblocker {
     this.expected = origin;
   }
 
+  /** End (exclusive) of the new samples emitted so far. */
+  get emittedEnd(): number {
+    return this.chunkStart;
+  }
+
   /** Adds samples starting at absolute `startSample`; returns the chunks now complete. */
   push(samples: Float32Array, startSample: number): Chunk[] {
     if (startSample > this.expected) {
