@@ -305,6 +305,16 @@ describe('FileSource: odd but usable files', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(got.length).to.be.greaterThan(0);
     sub.unsubscribe();
+    await new Promise((r) => setTimeout(r, 30));
+    // Unsubscribing while the source waits on flow control ends its read (the file is closed).
+    flow.hold(1);
+    const waiting = fileSource({ files: file }, { log, flow }).subscribe(() => {});
+    await new Promise((r) => setTimeout(r, 30));
+    const fds = fs.readdirSync('/proc/self/fd').length;
+    waiting.unsubscribe();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fs.readdirSync('/proc/self/fd').length).to.be.below(fds);
+    flow.release(1);
     const first = await firstValueFrom(fileSource({ files: file }, { log }).pipe(take(3), toArray()));
     expect(first.map((i) => (i as AudioItem).startSample)).to.deep.equal([0, 1600, 3200]);
   });

@@ -77,37 +77,51 @@ export const fileSource = sourceFactory(FileSource);
 
 class Stopped extends Error {}
 
-function sleep(ms: number, stopped: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const tick = () => {
-      if (ms <= 0 || stopped()) return resolve();
-      const step = Math.min(ms, 100);
-      ms -= step;
-      setTimeout(tick, step);
-    };
-    tick();
-  });
+/** Resolves when the subscriber goes away or the run is aborted; waits race against it. */
+interface Stop {
+  readonly stopped: () => boolean;
+  readonly promise: Promise<void>;
+}
+
+function makeStop(sub: Subscriber<StreamItem>, signal: AbortSignal | undefined): Stop & { fire(): void } {
+  let fired = false;
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    signal?.removeEventListener('abort', fire);
+    resolve();
+  };
+  if (signal?.aborted) fire();
+  else signal?.addEventListener('abort', fire, { once: true });
+  return { stopped: () => fired || sub.closed, promise, fire };
+}
+
+function sleep(ms: number, stop: Stop): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([new Promise<void>((r) => (timer = setTimeout(r, ms))), stop.promise]).finally(() => clearTimeout(timer));
 }
 
 function readFiles(params: FileSourceParams, ctx: OperatorContext): Observable<StreamItem> {
   return new Observable<StreamItem>((sub) => {
-    let unsubscribed = false;
-    const stopped = () => unsubscribed || sub.closed || !!ctx.signal?.aborted;
-    run(params, ctx, sub, stopped).then(
+    const stop = makeStop(sub, ctx.signal);
+    run(params, ctx, sub, stop).then(
       () => {
+        stop.fire();
         if (!sub.closed) sub.complete();
       },
       (e) => {
+        stop.fire();
         if (!sub.closed) sub.error(e);
       },
     );
-    return () => {
-      unsubscribed = true;
-    };
+    return () => stop.fire();
   });
 }
 
-async function run(params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stopped: () => boolean) {
+async function run(params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stop: Stop) {
   const resolved = await resolveFiles(params.files, params.raw ? [...AUDIO_EXTENSIONS, ...RAW_EXTENSIONS] : AUDIO_EXTENSIONS);
   const seen = new Set<string>();
   const entries: FileEntry[] = [];
@@ -121,12 +135,12 @@ async function run(params: FileSourceParams, ctx: OperatorContext, sub: Subscrib
   }
   let next = 0;
   const worker = async () => {
-    while (next < entries.length && !stopped()) await readOne(entries[next++]!, params, ctx, sub, stopped);
+    while (next < entries.length && !stop.stopped()) await readOne(entries[next++]!, params, ctx, sub, stop);
   };
   await Promise.all(Array.from({ length: Math.min(params.concurrency, entries.length) }, worker));
 }
 
-async function readOne(entry: FileEntry, params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stopped: () => boolean) {
+async function readOne(entry: FileEntry, params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stop: Stop) {
   const file = entry.path;
   const fail = (reason: string) => {
     if (!sub.closed) sub.next(errorItem(file, ctx.nodeId, `${file}: ${reason}`));
@@ -141,12 +155,12 @@ async function readOne(entry: FileEntry, params: FileSourceParams, ctx: Operator
     await readWav(file, params, {
       warn: (m) => ctx.log.warn(`${file}: ${m}`),
       block: async (samples, startSample) => {
-        await ctx.flow.ready();
+        await Promise.race([ctx.flow.ready(), stop.promise]);
         if (params.pace > 0) {
           const due = t0 + ((startSample + samples.length) / params.sampleRate / params.pace) * 1000;
-          await sleep(due - performance.now(), stopped);
+          await sleep(due - performance.now(), stop);
         }
-        if (stopped()) throw new Stopped();
+        if (stop.stopped()) throw new Stopped();
         sub.next({ kind: 'audio', streamId: file, samples, sampleRate: params.sampleRate, startSample });
         return true;
       },
