@@ -61,7 +61,9 @@ export interface ContractOptions {
   /** Cache-aware: prepend (window - shift) zero frames to the first window (NeMo) or start at frame 0. */
   firstWindow: 'auto' | 'zero-pad' | 'first-frame';
   /** Cache-aware: windows of different streams run together, up to this many per session.run. */
-  batchSize: number;
+  maxBatch: number;
+  /** Cache-aware, maxBatch > 1: how long a window may wait for other streams' windows to join its batch. */
+  maxWaitMs: number;
   /** Debug only: false keeps the caches at zero (what a broken export does). */
   feedCache: boolean;
 }
@@ -107,6 +109,16 @@ export class FrameBuffer {
   get end(): number {
     return this.base + this.length;
   }
+}
+
+/** Time-major [T, F] -> feature-major [F, padTo] into `out` (length F x padTo), zero padded. */
+export function toFeatureMajorInto(out: Float32Array, src: Float32Array, nFrames: number, nFeat: number, padTo: number): Float32Array {
+  if (nFrames < padTo) out.fill(0);
+  for (let f = 0; f < nFeat; f++) {
+    const row = f * padTo;
+    for (let t = 0, i = f; t < nFrames; t++, i += nFeat) out[row + t] = src[i];
+  }
+  return out;
 }
 
 /** Time-major [T, F] -> feature-major [F, padTo], zero padded; optional NeMo per_feature normalisation. */

@@ -38,7 +38,10 @@ export interface OnnxSttParams {
   normalize: 'auto' | 'none' | 'per_feature';
   firstWindow: 'auto' | 'zero-pad' | 'first-frame';
   feedCache: boolean;
-  batchSize: number;
+  maxBatch: number;
+  maxWaitMs: number;
+  /** Older name of maxBatch. */
+  batchSize?: number;
   degenerateFrames: number;
   maxStreams: number;
   intraOpThreads: number;
@@ -111,7 +114,8 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
     normalize,
     firstWindow: p.firstWindow,
     feedCache: p.feedCache,
-    batchSize: p.batchSize,
+    maxBatch: Math.max(p.maxBatch, p.batchSize ?? 1),
+    maxWaitMs: p.maxWaitMs,
   } as const;
   if (!p.feedCache) log.warn(`OnnxSTT ${path}: feedCache is false: model caches are NOT fed back (debugging only)`);
   switch (d.contract) {
@@ -178,12 +182,21 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         description:
           'Cache-aware: precede the first window with (window - shift) zero frames (zero-pad, NeMo) or start at the first real frame (first-frame, as sherpa-onnx does); auto follows metadata first_window, else zero-pad.',
       },
-      batchSize: {
+      maxBatch: {
         type: 'integer',
         minimum: 1,
         default: 1,
-        description: 'Cache-aware models: run the windows of up to this many streams in one batched model call (streams then proceed concurrently).',
+        description:
+          'Cache-aware models: run the windows of up to this many streams that are ready together in one batched model call (streams then proceed concurrently; results are those of unbatched runs).',
       },
+      maxWaitMs: {
+        type: 'number',
+        minimum: 0,
+        default: 0,
+        description:
+          'maxBatch > 1: how long a window may wait for other streams\' windows to join its batch (0: those ready in the same event-loop turn); a batch holding a window of every open stream runs at once, so a single stream never waits.',
+      },
+      batchSize: { type: 'integer', minimum: 1, description: 'Older name of maxBatch.' },
       feedCache: { type: 'boolean', default: true, description: 'Debug only: false never feeds the caches back (simulates a broken export).' },
       degenerateFrames: {
         type: 'integer',

@@ -10,9 +10,8 @@
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import {
   FrameBuffer,
-  int64,
   scalarOf,
-  toFeatureMajor,
+  toFeatureMajorInto,
   type ContractModel,
   type ContractOptions,
   type ContractStream,
@@ -37,8 +36,8 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     o.firstWindow === 'auto' ? !/^(first|none|no\b|start)/.test(mdFirst) : o.firstWindow === 'zero-pad';
   const batchDim = o.session.inputMetadata[0];
   const canBatch = !(batchDim?.isTensor && typeof batchDim.shape[0] === 'number' && batchDim.shape[0] === 1);
-  if (o.batchSize > 1 && !canBatch) o.log.warn(`${o.modelPath}: the model's batch dimension is fixed at 1: batchSize ignored`);
-  const batcher = new Batcher(o.session, canBatch ? o.batchSize : 1);
+  if (o.maxBatch > 1 && !canBatch) o.log.warn(`${o.modelPath}: the model's batch dimension is fixed at 1: maxBatch ignored`);
+  const batcher = new Batcher(o.session, canBatch ? o.maxBatch : 1, o.maxWaitMs);
   const timeSize = tl * td * tk;
   if (o.normalize === 'per_feature') {
     o.log.warn(`${o.modelPath}: per_feature normalisation cannot be applied to a streamed cache-aware model; features are fed as they come`);
@@ -50,22 +49,32 @@ export function createCacheAware(o: ContractOptions): ContractModel {
   const openStream = (streamId: string): ContractStream => {
     const buf = new FrameBuffer(nFeat, W * 2);
     if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
-    let cacheChannel = new Float32Array(channelSize);
-    let cacheTime = new Float32Array(timeSize);
+    // Caches: the model's *_next outputs are fed back as they are (fresh buffers of each run, or views
+    // into a batch's output): no copy. The window buffer is reused: a stream has one step in flight.
+    let cacheChannel: Float32Array = new Float32Array(channelSize);
+    let cacheTime: Float32Array = new Float32Array(timeSize);
     let cacheLen = 0;
+    const window = new Float32Array(nFeat * W);
+    const lenBuf = new BigInt64Array(1);
+    const cacheLenBuf = new BigInt64Array(1);
+    batcher.open();
     let subsampling = d.subsampling;
     let inShiftMs = 10;
     let released = false;
 
     const run = async (length: number, emit: EmitFrames) => {
-      const window = toFeatureMajor(buf.data, Math.min(length, buf.length), nFeat, W, false);
+      toFeatureMajorInto(window, buf.data, Math.min(length, buf.length), nFeat, W);
+      cacheLenBuf[0] = BigInt(cacheLen);
       const feeds: Record<string, InstanceType<typeof Tensor>> = {
         [n.signal]: new Tensor('float32', window, [1, nFeat, W]),
         [n.cacheChannel!]: new Tensor('float32', cacheChannel, [1, cl, cf, cd]),
         [n.cacheTime!]: new Tensor('float32', cacheTime, [1, tl, td, tk]),
-        [n.cacheChannelLen!]: new Tensor('int64', int64([cacheLen]), [1]),
+        [n.cacheChannelLen!]: new Tensor('int64', cacheLenBuf, [1]),
       };
-      if (n.length) feeds[n.length] = new Tensor('int64', int64([length]), [1]);
+      if (n.length) {
+        lenBuf[0] = BigInt(length);
+        feeds[n.length] = new Tensor('int64', lenBuf, [1]);
+      }
       const r = await batcher.run(feeds);
       if (released) return;
       const lp = r[n.logprobs];
@@ -73,15 +82,15 @@ export function createCacheAware(o: ContractOptions): ContractModel {
       let valid = n.encodedLengths && r[n.encodedLengths] ? scalarOf(r[n.encodedLengths].data) : tOut;
       valid = Math.max(0, Math.min(valid, tOut));
       if (o.feedCache) {
-        cacheChannel = Float32Array.from(r[n.cacheChannelNext!].data as Float32Array);
-        cacheTime = Float32Array.from(r[n.cacheTimeNext!].data as Float32Array);
+        cacheChannel = r[n.cacheChannelNext!].data as Float32Array;
+        cacheTime = r[n.cacheTimeNext!].data as Float32Array;
         cacheLen = n.cacheChannelLenNext && r[n.cacheChannelLenNext]
           ? scalarOf(r[n.cacheChannelLenNext].data)
           : Math.min(cf, cacheLen + valid);
       }
       if (!subsampling) subsampling = Math.max(1, Math.round(S / Math.max(1, tOut)));
       if (valid > 0) {
-        const data = (lp.data as Float32Array).slice(0, valid * vocab);
+        const data = (lp.data as Float32Array).subarray(0, valid * vocab);
         emit({ data, nFrames: valid, vocabSize: vocab, frameShiftMs: inShiftMs * subsampling });
       }
     };
@@ -113,7 +122,9 @@ export function createCacheAware(o: ContractOptions): ContractModel {
         buf.length = 0;
       },
       release() {
+        if (!released) batcher.close();
         released = true;
+        cacheChannel = cacheTime = new Float32Array(0);
         buf.data = new Float32Array(0);
         buf.length = 0;
       },
