@@ -113,6 +113,20 @@ function* fields(buf: Buffer): Generator<[number, number, Buffer | number]> {
   }
 }
 
+/**
+ * What a file that starts with these bytes is, when it is text rather than a protobuf (a model file is
+ * binary from its first bytes: a ModelProto begins with field tags, never with printable text).
+ */
+function textKind(head: Buffer): string | undefined {
+  const text = head.toString('latin1');
+  if (text.startsWith('version https://git-lfs')) return 'a Git LFS pointer: fetch the model itself with git lfs pull';
+  if (text.startsWith('<')) return 'an HTML or XML file: a download that went wrong?';
+  // Printable ASCII/UTF-8 with line breaks throughout: a text file.
+  let printable = 0;
+  for (const b of head) if (b === 9 || b === 10 || b === 13 || b >= 0x20) printable++;
+  return printable === head.length && /[\n ]/.test(text) ? 'the file is text' : undefined;
+}
+
 /** Reads the ModelProto header fields and metadata_props of an .onnx file. */
 export async function readOnnxHeader(path: string): Promise<OnnxHeader> {
   let fh: FileHandle;
@@ -124,6 +138,11 @@ export async function readOnnxHeader(path: string): Promise<OnnxHeader> {
   }
   try {
     const { size } = await fh.stat();
+    if (size === 0) throw new Error('empty file (0 bytes)');
+    const head = Buffer.alloc(Math.min(size, 512));
+    await fh.read(head, 0, head.length, 0);
+    const what = textKind(head);
+    if (what) throw new Error(`not an ONNX model (${what})`);
     const r = new Reader(fh, size);
     const out: OnnxHeader = { metadata: {}, opsetVersions: [] };
     let sawField = false;

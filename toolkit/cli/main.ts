@@ -6,6 +6,7 @@ import { loadGraphFile } from '../graph/load.js';
 import { consoleLogger } from '../operator.js';
 import { resolveAsset } from '../paths.js';
 import { runPlan } from '../runtime/run.js';
+import { errorText } from '../../operators/sink/records.js';
 import { commandExtensions, commandHelp } from './extensions.js';
 import { operatorsMarkdown, operatorsText, withOperatorsTable } from './operators-table.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -113,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
         const seconds = (performance.now() - started) / 1000;
         log.info(`metrics: ${result.items} items, ${result.streamsEnded} streams ended, ${result.errors.length} errors, ${seconds.toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);
       }
-      for (const e of result.errors) log.info(`error: ${e.streamId}: ${e.message}`);
+      for (const e of result.errors) process.stderr.write(errorText(e));
       if (controller.signal.aborted) return controller.signal.reason === 'SIGINT' ? 130 : 143;
       return result.errors.length ? 1 : 0;
     }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { LineCounter, isMap, isNode, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, parseDocument, visit, type Document } from 'yaml';
 import type { OperatorSpec } from '../operator.js';
 import { describeAjvError, paramValidator } from '../params.js';
 import { resolveAsset } from '../paths.js';
@@ -64,6 +64,15 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
   };
 
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0]);
+  if (problems.length) throw fail();
+  // 1e999, .inf and .nan read as Infinity/NaN, which JSON Schema number checks let through.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && !Number.isFinite(node.value) && node.range) {
+        report(node.range[0], `${text.slice(node.range[0], node.range[1]).trim()} is not a finite number`);
+      }
+    },
+  });
   if (problems.length) throw fail();
 
   let js: unknown;
