@@ -427,6 +427,38 @@ describe('WAV parser: property tests', () => {
     for (const b of corpus) expect((await readWavHeader(bufferSource(b))).frames).to.equal(80);
   });
 
+  it('mutated files through FileSource: one punct each, an error or finite contiguous audio', async () => {
+    const file = path.join(dir, 'fuzz.wav');
+    let errors = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(corpus.length - 1),
+        fc.array(fc.tuple(fc.nat(120), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(200),
+        async (which, edits, cut) => {
+          const buf = Buffer.from(corpus[which]!);
+          for (const [at, v] of edits) buf[at % buf.length] = v;
+          fs.writeFileSync(file, buf.subarray(0, buf.length - cut));
+          const items = await read({ files: file, maxDurationS: 3600 });
+          expect(items.filter((i) => i.kind === 'punct')).to.have.length(1);
+          expect(items.at(-1)!.kind).to.equal('punct');
+          const errs = items.filter((i) => i.kind === 'error');
+          if (errs.length) {
+            errors++;
+            expect(items).to.have.length(2);
+            expect((errs[0] as { message: string }).message).to.match(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: [^\n]+$`));
+          } else {
+            const x = joined(items);
+            expect(x.length).to.be.greaterThan(0);
+            expect(x.every(Number.isFinite)).to.equal(true);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(errors).to.be.greaterThan(0);
+  });
+
   it('random bytes (with or without a RIFF/WAVE start) never throw anything but a WavError', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.boolean(), async (bytes, riff) => {

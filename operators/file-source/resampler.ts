@@ -21,7 +21,12 @@ export interface ResamplerOptions {
   beta?: number;
 }
 
-/** Above this many phases the phase is quantised to this many steps (tables stay small). */
+/**
+ * Rates whose reduced ratio needs more phases than fit in this many coefficients (4 MiB) have their
+ * phase quantised to as many steps as fit (at least 4096 steps, or fewer for very long kernels: a
+ * 768 kHz input's kernel has ~2600 taps, so ~400 steps, i.e. 1/400 of an input sample).
+ */
+const MAX_TABLE = 1 << 20;
 const MAX_PHASES = 4096;
 
 /** Filter tables by rates and options: files at the same rate share one (they are read-only). */
@@ -90,7 +95,7 @@ export class Resampler {
     const halfWidth = zc / fc;
     this.K = this.passthrough ? 0 : Math.ceil(halfWidth);
     this.taps = 2 * this.K;
-    this.phases = Math.min(this.L, MAX_PHASES);
+    this.phases = this.L * this.taps <= MAX_TABLE ? this.L : Math.max(1, Math.min(MAX_PHASES, Math.floor(MAX_TABLE / Math.max(1, this.taps))));
     this.extra = this.phases !== this.L ? 1 : 0;
     const key = `${inRate}:${outRate}:${zc}:${rolloff}:${beta}`;
     const cached = tableCache.get(key);
