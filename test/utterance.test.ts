@@ -7,9 +7,10 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import type { AudioItem, StreamItem, UtteranceItem } from '../toolkit/items.js';
+import type { AudioItem, FeaturesItem, StreamItem, UtteranceItem } from '../toolkit/items.js';
 import { punct } from '../toolkit/items.js';
 import { fileSource } from '../operators/file-source/index.js';
+import { melExtractor } from '../operators/mel-extractor/index.js';
 import { Segmenter, vadSegmenter, type SegmentEvent } from '../operators/vad-segmenter/index.js';
 import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.js';
 import { inspectModelJson } from '../operators/onnx-stt/inspect.js';
@@ -165,5 +166,53 @@ describe('VadSegmenter', function () {
       expect(ofStream('a')).to.deep.equal(ofStream('b'));
       expect(ofStream('a').length).to.equal(2 * TRUTH.utterances.length);
     });
+  });
+});
+
+describe('MelExtractor with utterance markers', function () {
+  this.timeout(60000);
+  const run = async (vad: Record<string, unknown> | null, preset = 'nemo-80') =>
+    lastValueFrom(
+      fileSource({ files: RECORDING }).pipe(...((vad ? [vadSegmenter(vad)] : []) as []), melExtractor({ preset: preset as 'nemo-80' }), toArray()),
+    );
+
+  it('gives exactly the frames it gives without markers, each marker before the first frame after its sample', async () => {
+    const plain = (await run(null)).filter((i) => i.kind === 'features') as FeaturesItem[];
+    const marked = await run({});
+    const feats = marked.filter((i) => i.kind === 'features') as FeaturesItem[];
+    const cat = (xs: FeaturesItem[]) => Float32Array.from(xs.flatMap((x) => Array.from(x.data)));
+    expect(cat(feats)).to.deep.equal(cat(plain));
+    let next = 0;
+    for (const i of marked) {
+      if (i.kind === 'features') {
+        expect(i.startFrame).to.equal(next);
+        next += i.nFrames;
+      } else if (i.kind === 'utterance') expect(next).to.equal(Math.ceil(i.sampleIndex / 160));
+    }
+    expect(marked.filter((i) => i.kind === 'utterance').length).to.equal(2 * TRUTH.utterances.length);
+  });
+
+  it('with dropNonSpeech: each utterance is a segment that keeps the stream timing', async () => {
+    const items = await run({ dropNonSpeech: true });
+    let next = 0;
+    let lastStart: UtteranceItem | undefined;
+    let firstAfterStart: number | undefined;
+    let frames = 0;
+    for (const i of items) {
+      if (i.kind === 'features') {
+        expect(i.startFrame).to.be.at.least(next);
+        if (lastStart && firstAfterStart === undefined) {
+          firstAfterStart = i.startFrame;
+          expect(i.startFrame).to.equal(Math.max(next, Math.round(lastStart.sampleIndex / 160)));
+        }
+        next = i.startFrame + i.nFrames;
+        frames += i.nFrames;
+      } else if (i.kind === 'utterance' && i.event === 'start') {
+        lastStart = i;
+        firstAfterStart = undefined;
+      }
+    }
+    const total = (TRUTH.durationMs / 10) | 0;
+    expect(frames / total).to.be.within(0.4, 0.75);
   });
 });
