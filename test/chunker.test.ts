@@ -100,6 +100,22 @@ describe('Chunker', () => {
     expect(warnings).to.deep.equal(['g: 20 missing sample(s) filled with zeros', 'g: 20 repeated sample(s) dropped']);
   });
 
+  it("gaps: 'restart' ends the chunk before a gap and restarts the grid after it (no zeros, no lookback across)", async () => {
+    const items: StreamItem[] = [
+      { kind: 'audio', streamId: 'v', samples: ramp(130), sampleRate: 1000, startSample: 0 },
+      { kind: 'audio', streamId: 'v', samples: ramp(120, 500), sampleRate: 1000, startSample: 500 },
+      punct('v'),
+    ];
+    const audio = audioOf(await run(items, { chunkMs: 100, overlapMs: 20, gaps: 'restart' }));
+    expect(audio.map((a) => [a.startSample, a.samples.length, a.samples[0]])).to.deep.equal([
+      [0, 100, 0],
+      [80, 50, 80],
+      [500, 100, 500],
+      [580, 40, 580],
+    ]);
+    expect(warnings).to.deep.equal([]);
+  });
+
   it('a sample rate change ends that stream with an error', async () => {
     const out = await run(
       [

@@ -13,12 +13,13 @@
 import type { AudioItem, UtteranceItem } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
-import { Reblocker, type LastPolicy } from './reblock.js';
+import { Reblocker, type GapPolicy, type LastPolicy } from './reblock.js';
 
 export interface ChunkerParams {
   chunkMs: number;
   overlapMs: number;
   last: LastPolicy;
+  gaps: GapPolicy;
 }
 
 interface State {
@@ -41,6 +42,11 @@ export const Chunker: StageSpec<ChunkerParams> = {
       chunkMs: { type: 'number', exclusiveMinimum: 0, maximum: 600000, default: 160, description: 'New audio per chunk.' },
       overlapMs: { type: 'number', minimum: 0, maximum: 600000, default: 0, description: 'Lookback prepended to each chunk after the first.' },
       last: { enum: ['emit', 'pad', 'drop'], default: 'emit', description: 'The short last chunk: emit it, pad it with zeros, or drop it.' },
+      gaps: {
+        enum: ['fill', 'restart'],
+        default: 'fill',
+        description: "A jump forward in startSample: fill it with zeros, or end the chunk before it (by 'last') and restart after it (VAD-thinned audio).",
+      },
     },
   },
   create: (params, ctx) =>
@@ -59,13 +65,13 @@ export const Chunker: StageSpec<ChunkerParams> = {
           const chunk = Math.round((a.sampleRate * params.chunkMs) / 1000);
           if (chunk < 1) throw new Error(`chunkMs ${params.chunkMs} is less than one sample at ${a.sampleRate} Hz`);
           state.sampleRate = a.sampleRate;
-          state.reblocker = new Reblocker(chunk, Math.round((a.sampleRate * params.overlapMs) / 1000), a.startSample);
+          state.reblocker = new Reblocker(chunk, Math.round((a.sampleRate * params.overlapMs) / 1000), a.startSample, params.gaps, params.last);
         } else if (a.sampleRate !== state.sampleRate) {
           throw new Error(`sample rate changed within the stream (${state.sampleRate} Hz -> ${a.sampleRate} Hz)`);
         }
         for (const c of state.reblocker.push(a.samples, a.startSample)) {
           emit({ kind: 'audio', streamId: a.streamId, samples: c.samples, sampleRate: a.sampleRate, startSample: c.startSample });
-          releaseMarkers(state, state.reblocker.emittedEnd, emit);
+          releaseMarkers(state, c.startSample + c.samples.length, emit);
         }
       },
       onEnd(state, emit) {

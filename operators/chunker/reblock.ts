@@ -3,11 +3,14 @@
  * new samples, each preceded by up to `overlap` samples of lookback, with exact absolute positions.
  *
  * Chunk k covers new samples [origin + k*chunk, origin + (k+1)*chunk) and starts at
- * max(origin, origin + k*chunk - overlap). Gaps in the input's startSample are filled with zeros and
- * repeated samples are dropped, so the positions stay exact whatever the upstream did.
+ * max(origin, origin + k*chunk - overlap). Gaps in the input's startSample are filled with zeros
+ * (`fill`) or end the current chunk and restart the grid after the gap (`restart`, for audio a VAD
+ * has thinned out); repeated samples are dropped. Positions stay exact whatever the upstream did.
  */
 
 export type LastPolicy = 'emit' | 'pad' | 'drop';
+/** A forward jump in startSample: fill it with zeros, or end the chunk before it and restart the grid after it. */
+export type GapPolicy = 'fill' | 'restart';
 
 export interface Chunk {
   samples: Float32Array;
@@ -26,11 +29,17 @@ export class Reblocker {
   gapSamples = 0;
   repeatedSamples = 0;
 
+  /** Where the chunk grid starts (the stream's first sample, or the end of the last gap with 'restart'). */
+  private origin: number;
+
   constructor(
     readonly chunk: number,
     readonly overlap: number,
-    readonly origin: number,
+    origin: number,
+    readonly gaps: GapPolicy = 'fill',
+    readonly last: LastPolicy = 'emit',
   ) {
+    this.origin = origin;
     if (!(chunk >= 1)) throw new Error(`chunk must be at least one sample (got ${chunk})`);
     this.buf = new Float32Array(Math.max(1024, 2 * (chunk + overlap)));
     this.bufStart = origin;
@@ -45,7 +54,13 @@ export class Reblocker {
 
   /** Adds samples starting at absolute `startSample`; returns the chunks now complete. */
   push(samples: Float32Array, startSample: number): Chunk[] {
-    if (startSample > this.expected) {
+    const out: Chunk[] = [];
+    if (startSample > this.expected && this.gaps === 'restart') {
+      const c = this.end(this.last);
+      if (c) out.push(c);
+      this.len = 0;
+      this.origin = this.bufStart = this.chunkStart = this.expected = startSample;
+    } else if (startSample > this.expected) {
       this.gapSamples += startSample - this.expected;
       this.append(new Float32Array(startSample - this.expected));
     } else if (startSample < this.expected) {
@@ -54,7 +69,6 @@ export class Reblocker {
       samples = samples.subarray(skip);
     }
     this.append(samples);
-    const out: Chunk[] = [];
     while (this.bufStart + this.len >= this.chunkStart + this.chunk) out.push(this.take(this.chunk));
     return out;
   }
