@@ -31,7 +31,8 @@ const MAX_PHASES = 4096;
 
 /** Filter tables by rates and options: files at the same rate share one (they are read-only). */
 const tableCache = new Map<string, Float32Array>();
-const TABLE_CACHE_SIZE = 16;
+const TABLE_CACHE_COEFFS = 4 << 20;
+let cachedCoeffs = 0;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -101,8 +102,14 @@ export class Resampler {
     const cached = tableCache.get(key);
     this.table = cached ?? this.makeTable(fc, halfWidth, beta);
     if (!cached) {
-      if (tableCache.size >= TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
       tableCache.set(key, this.table);
+      cachedCoeffs += this.table.length;
+      // Oldest first out, to at most TABLE_CACHE_COEFFS (16 MiB) however odd the rates met.
+      for (const [k, t] of tableCache) {
+        if (cachedCoeffs <= TABLE_CACHE_COEFFS || tableCache.size === 1) break;
+        tableCache.delete(k);
+        cachedCoeffs -= t.length;
+      }
     }
     // K zeros of history before the first sample.
     this.buf = new Float32Array(Math.max(1024, 4 * this.taps));
