@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, take, toArray } from 'rxjs';
 import type { AudioItem, StreamItem } from '../toolkit/items.js';
 import type { Logger } from '../toolkit/operator.js';
 import { FlowControl } from '../toolkit/runtime/flow.js';
-import { fileSource, type FileSourceParams } from '../operators/file-source/index.js';
+import { fileReader, fileSource, type FileSourceParams } from '../operators/file-source/index.js';
 import { Resampler } from '../operators/file-source/resampler.js';
 import { bufferSource, readWavHeader, WavError } from '../operators/file-source/wav-header.js';
 import { makeWav, sine, toneOf, zeroCrossingFrequency, type WavSpec } from './helpers/wav-writer.js';
@@ -386,6 +386,21 @@ describe('FileSource: raw PCM, RF64, growing files, tiny files', () => {
     const z = joined(s.get(silent)!);
     expect(z.length).to.equal(16000);
     expect(z.every((v) => v === 0)).to.equal(true);
+  });
+});
+
+describe('fileReader: paths from an Observable', () => {
+  it('reads each path as it arrives, errors per stream, as the source does', async () => {
+    const a = write('reader/a.wav', makeWav(goodSpec(8000, 0.5)));
+    const missing = path.join(dir, 'reader/none.wav');
+    const items = await lastValueFrom(from([a, missing]).pipe(fileReader({ sampleRate: 16000 }, { log }), toArray()));
+    const s = byStream(items);
+    expect(joined(s.get(a)!).length).to.equal(8000);
+    expect(s.get(missing)).to.deep.equal([
+      { kind: 'error', streamId: missing, operator: 'FileSource', message: `${missing}: no such file` },
+      { kind: 'punct', streamId: missing },
+    ]);
+    expect(() => fileReader({ blockMs: -1 })).to.throw("FileSource: parameter 'blockMs' must be > 0");
   });
 });
 

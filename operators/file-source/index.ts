@@ -14,7 +14,7 @@
  * awaits `ctx.flow.ready()`, so slow stages bound memory. On `ctx.signal` abort, open files end with
  * their punct, no further file is started and the Observable completes.
  */
-import { Observable, type Subscriber } from 'rxjs';
+import { mergeMap, Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { errorItem, punct, type StreamItem } from '../../toolkit/items.js';
 import { sourceFactory, type OperatorContext, type SourceSpec } from '../../toolkit/operator.js';
 import { AUDIO_EXTENSIONS, RAW_EXTENSIONS, resolveFiles, type FileEntry } from './files.js';
@@ -74,6 +74,20 @@ export const FileSource: SourceSpec<FileSourceParams> = {
 
 /** The in-code form: `fileSource({files: 'a.wav'})` is an Observable of stream items. */
 export const fileSource = sourceFactory(FileSource);
+
+/**
+ * The operator form for embedding: each path (or glob, folder, list) that arrives is read as above,
+ * up to `concurrency` at once: `paths$.pipe(fileReader({ sampleRate: 16000 }), chunker(), ...)`.
+ */
+export function fileReader(
+  params: Partial<Omit<FileSourceParams, 'files'>> = {},
+  ctx: Partial<OperatorContext> = {},
+): OperatorFunction<string | string[], StreamItem> {
+  const concurrency = params.concurrency ?? 1;
+  // Validate once up front so a bad param fails at construction, not at the first path.
+  fileSource({ ...params, files: 'x' }, ctx);
+  return (paths$) => paths$.pipe(mergeMap((files) => fileSource({ ...params, files, concurrency: 1 }, ctx), concurrency));
+}
 
 class Stopped extends Error {}
 
