@@ -23,6 +23,21 @@ export interface OperatorContext {
   signal?: AbortSignal;
 }
 
+/**
+ * What a node will emit, as far as it is known before running. The loader passes it to the consumer's
+ * `checkInput`, so that mismatches between wired nodes (a raw-audio model after a MelExtractor, 64 mel
+ * bins into an 80-bin model, a tokens file that does not fit the model) are refused before anything runs.
+ */
+export interface OutputInfo {
+  kind: DataKind;
+  /** Who emits it, for messages: `mel (MelExtractor)`. */
+  producer: string;
+  /** features: mel bins per frame. */
+  nFeatures?: number;
+  /** logprobs: values per frame (the vocabulary with the blank). */
+  vocabSize?: number;
+}
+
 interface SpecBase<P> {
   kind: string;
   description: string;
@@ -30,6 +45,10 @@ interface SpecBase<P> {
   output: DataKind;
   /** Extra checks before anything runs (files exist, a model parses); each string is one problem. */
   check?: (params: P) => string[] | Promise<string[]>;
+  /** Before running, after `check`: what this node's output will be (beyond its kind), if known. */
+  describeOutput?: (params: P, input: OutputInfo | undefined) => Partial<Omit<OutputInfo, 'kind' | 'producer'>> | Promise<Partial<Omit<OutputInfo, 'kind' | 'producer'>>>;
+  /** Before running, after `check`: problems with what the (single) upstream node will emit; each string is one. */
+  checkInput?: (params: P, input: OutputInfo) => string[] | Promise<string[]>;
   /** Params that name files which must exist before the graph runs. */
   pathParams?: string[];
   /** Typing helper only: never read at run time. */

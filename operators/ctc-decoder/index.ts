@@ -107,6 +107,13 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       return [e instanceof Error ? e.message : String(e)];
     }
   },
+  checkInput: (p, input) => {
+    if (input.vocabSize === undefined) return [];
+    const size = Vocabulary.load(p.tokens).size;
+    return size === input.vocabSize
+      ? []
+      : [`the tokens file ${p.tokens} has ${size} tokens but ${input.producer} emits ${input.vocabSize} log-probs per frame; use the tokens file that belongs to the model`];
+  },
   create: (p, ctx) => {
     let vocab: Vocabulary | undefined;
     let vocabError: Error | undefined;

@@ -54,6 +54,7 @@ export const MelExtractor: StageSpec<MelExtractorParams> = {
     }
     return configProblems(c);
   },
+  describeOutput: (params) => ({ nFeatures: resolveConfig(params).nMels }),
   create: (params, ctx) => {
     const config = resolveConfig(params);
     const tables = MelTables.for(config);

@@ -219,6 +219,23 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       return (e instanceof Error ? e.message : String(e)).split('\n');
     }
   },
+  // Against the upstream node, before running: the input kind and feature count the model takes.
+  checkInput: async (p, input) => {
+    const m = await prepareModel({ ...p, model: resolve(p.model) });
+    const d = m.detection;
+    if (input.kind !== m.input) {
+      return [
+        m.input === 'audio'
+          ? `${p.model} is a ${d.contract} model that takes raw 16 kHz audio, but ${input.producer} feeds it ${input.kind}: wire the audio (FileSource or Chunker) straight into it`
+          : `${p.model} takes ${d.nFeatures} mel features per frame, but ${input.producer} feeds it ${input.kind}: put a MelExtractor before it`,
+      ];
+    }
+    if (input.kind === 'features' && input.nFeatures !== undefined && d.nFeatures !== undefined && input.nFeatures !== d.nFeatures) {
+      return [`${input.producer} makes ${input.nFeatures} mel bins per frame but ${p.model} expects ${d.nFeatures}; use a matching MelExtractor preset or nMels`];
+    }
+    return [];
+  },
+  describeOutput: async (p) => ({ vocabSize: (await prepareModel({ ...p, model: resolve(p.model) })).detection.vocabSize }),
   create: (p, ctx) => {
     const ready = prepareModel(p, ctx.log);
     ready.catch(() => {});

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { LineCounter, isMap, isNode, parseDocument, visit, type Document } from 'yaml';
-import type { OperatorSpec } from '../operator.js';
+import type { OperatorSpec, OutputInfo } from '../operator.js';
 import { describeAjvError, paramValidator } from '../params.js';
 import { resolveAsset } from '../paths.js';
 import { GraphError, type GraphProblem } from './errors.js';
@@ -153,10 +153,34 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
       }
     }
   }
+  if (!problems.length && opts.deepChecks !== false) await checkConnections(ordered, graph, reportAt);
   if (problems.length) throw fail();
 
   const consumed = new Set(ordered.flatMap((n) => n.inputs));
   return { name: graph.name, file, nodes: ordered, outputs: ordered.filter((n) => !consumed.has(n.id)).map((n) => n.id) };
+}
+
+/**
+ * What each node will emit (its kind plus what its spec can tell before running) against what its
+ * consumer accepts: a model that takes raw audio behind a MelExtractor, a feature count or vocabulary
+ * that does not fit. Nodes with several inputs are not checked.
+ */
+async function checkConnections(ordered: PlanNode[], graph: GraphDocument, reportAt: (path: Path, message: string) => void): Promise<void> {
+  const infos = new Map<string, OutputInfo>();
+  for (const node of ordered) {
+    const index = graph.nodes.findIndex((n) => n.id === node.id);
+    const input = node.inputs.length === 1 ? infos.get(node.inputs[0]) : undefined;
+    const name = `${node.id} (${node.spec.kind})`;
+    try {
+      if (input && node.spec.checkInput) {
+        for (const message of await node.spec.checkInput(node.params, input)) reportAt(['nodes', index, 'params'], `${name}: ${message}`);
+      }
+      const extra = (await node.spec.describeOutput?.(node.params, input)) ?? {};
+      infos.set(node.id, { ...extra, kind: node.spec.output, producer: name });
+    } catch (e) {
+      reportAt(['nodes', index, 'params'], `${name}: ${(e as Error).message}`);
+    }
+  }
 }
 
 function checkWiring(nodes: PlanNode[], graph: GraphDocument, reportAt: (path: Path, message: string) => void): void {
