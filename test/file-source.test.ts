@@ -164,6 +164,23 @@ describe('Resampler: streaming is exact across block boundaries', () => {
   }
 });
 
+describe('Resampler: property over random rates', () => {
+  it('any rate pair: ceil(N*out/in) samples, and a passband tone keeps its amplitude', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 4000, max: 96000 }), fc.constantFrom(8000, 16000, 22050), fc.double({ min: 0.05, max: 0.7, noNaN: true }), (from, to, rel) => {
+        const freq = Math.round((rel * Math.min(from, to)) / 2);
+        const x = sine(freq, from, 0.25, 0.5);
+        const r = new Resampler(from, to);
+        const y = new Float32Array([...r.process(x), ...r.flush()]);
+        expect(y.length).to.equal(Math.ceil((x.length * to) / from));
+        const edge = Math.ceil(to * 0.02);
+        expect(toneOf(y.subarray(edge, y.length - edge), to, freq).amplitude).to.be.closeTo(0.5, 2e-3);
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
 describe('FileSource: bad files', () => {
   it('reports each bad file with an exact one-line message and still reads the good one', async () => {
     const bad: Record<string, string> = {};
