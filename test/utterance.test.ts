@@ -7,13 +7,16 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import type { AudioItem, FeaturesItem, StreamItem, UtteranceItem } from '../toolkit/items.js';
+import type { AudioItem, FeaturesItem, LogprobsItem, StreamItem, TranscriptItem, UtteranceItem } from '../toolkit/items.js';
 import { punct } from '../toolkit/items.js';
 import { fileSource } from '../operators/file-source/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { Segmenter, vadSegmenter, type SegmentEvent } from '../operators/vad-segmenter/index.js';
 import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.js';
 import { inspectModelJson } from '../operators/onnx-stt/inspect.js';
+import { onnxStt } from '../operators/onnx-stt/index.js';
+import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import { FIXTURES, featureItems, framesOf, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
 
 export const RECORDING = 'test/fixtures/utterances/long-recording.wav';
 export interface Truth {
@@ -214,5 +217,72 @@ describe('MelExtractor with utterance markers', function () {
     }
     const total = (TRUTH.durationMs / 10) | 0;
     expect(frames / total).to.be.within(0.4, 0.75);
+  });
+});
+
+describe('OnnxSTT and CtcDecoder per utterance', function () {
+  this.timeout(120000);
+  const MODEL = `${FIXTURES}/cache_aware.onnx`;
+  const TOKENS = `${FIXTURES}/cache_aware.tokens.txt`;
+  const feats = loadRef('cache_aware').arrays.features.data;
+  const mark = (event: 'start' | 'end', n: number, frame: number, startFrame = frame): UtteranceItem => ({
+    kind: 'utterance',
+    streamId: 's',
+    event,
+    utteranceNumber: n,
+    sampleIndex: frame * 160,
+    sampleRate: 16000,
+    startMs: startFrame * 10,
+    endMs: frame * 10,
+  });
+
+  it('OnnxSTT ends a segment at a marker exactly as at a stream end, then starts afresh', async () => {
+    const split = 70;
+    const whole = featureItems('s', feats, 80, [13]);
+    const a = whole.flatMap((i) => (i.startFrame + i.nFrames <= split ? [i] : i.startFrame >= split ? [] : [{ ...i, data: i.data.slice(0, (split - i.startFrame) * 80), nFrames: split - i.startFrame }]));
+    const b = featureItems('s', feats.slice(split * 80), 80, [13]).map((i) => ({ ...i, startFrame: i.startFrame + split }));
+    const marked = await runStage(onnxStt({ model: MODEL }), [...a, mark('end', 1, split, 0), ...b, punct('s')]);
+    const alone = async (items: FeaturesItem[]) => framesOf(await runStage(onnxStt({ model: MODEL }), [...items.map((i) => ({ ...i, startFrame: 0 })), punct('s')]), 's');
+    const [fa, fb] = [await alone(a), await alone(b)];
+    const k = marked.findIndex((i) => i.kind === 'utterance');
+    const before = marked.slice(0, k).filter((i): i is LogprobsItem => i.kind === 'logprobs');
+    const after = marked.slice(k).filter((i): i is LogprobsItem => i.kind === 'logprobs');
+    const cat = (xs: LogprobsItem[]) => Float32Array.from(xs.flatMap((x) => Array.from(x.data)));
+    expect(maxAbsDiff(cat(before), fa.data)).to.be.below(1e-5);
+    expect(maxAbsDiff(cat(after), fb.data)).to.be.below(1e-5);
+    // Frame indices keep the stream's time: the second segment starts at frame split / subsampling.
+    expect(after[0].startFrame).to.equal(Math.round(split / 4));
+  });
+
+  it('CtcDecoder gives one final per utterance with its number and span, none between utterances', async () => {
+    const items = featureItems('s', feats, 80, [10]);
+    const seq: StreamItem[] = [];
+    for (const i of items) {
+      if (i.startFrame === 20) seq.push(mark('start', 1, 20));
+      if (i.startFrame === 60) seq.push(mark('end', 1, 60, 20));
+      if (i.startFrame === 80) seq.push(mark('start', 2, 80));
+      if (i.startFrame === 140) seq.push(mark('end', 2, 140, 80));
+      seq.push(i);
+    }
+    seq.push(punct('s'));
+    const out = await runStage((s) => s.pipe(onnxStt({ model: MODEL }), ctcDecoder({ tokens: TOKENS })), seq);
+    const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal);
+    expect(finals.map((f) => [f.utteranceNumber, f.startMs, f.endMs])).to.deep.equal([
+      [1, 200, 600],
+      [2, 800, 1400],
+    ]);
+    for (const f of finals) expect(f.confidence).to.be.within(0, 1);
+    const partials = out.filter((i): i is TranscriptItem => i.kind === 'transcript' && !i.isFinal);
+    expect(partials.every((p) => p.utteranceNumber === 1 || p.utteranceNumber === 2)).to.equal(true);
+    // Each final comes before its end marker; markers are passed on.
+    const order = out.filter((i) => i.kind === 'utterance' || (i.kind === 'transcript' && i.isFinal)).map((i) => (i.kind === 'utterance' ? i.event : 'final'));
+    expect(order).to.deep.equal(['start', 'final', 'end', 'start', 'final', 'end']);
+  });
+
+  it('without markers: one final for the whole stream (utteranceNumber 0), as before', async () => {
+    const out = await runStage((s) => s.pipe(onnxStt({ model: MODEL }), ctcDecoder({ tokens: TOKENS, partials: false })), [...featureItems('s', feats, 80, [10]), punct('s')]);
+    const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript');
+    expect(finals.length).to.equal(1);
+    expect(finals[0].utteranceNumber).to.equal(0);
   });
 });

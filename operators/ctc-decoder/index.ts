@@ -7,6 +7,12 @@
  * `partialIntervalMs` of stream time and only when the text changed; a final one at the stream's window
  * punctuation (an empty final for a stream that produced no frames).
  *
+ * Utterances: behind a VadSegmenter the stream carries utterance markers. The search restarts at each
+ * marker, and each utterance gets one final at its end marker, with its `utteranceNumber` and the
+ * marker's `startMs`/`endMs` (ms from the stream's start); partials carry the open utterance's number.
+ * Audio between utterances (when VadSegmenter passes it on) yields no results. Without markers the
+ * whole stream is one result with utteranceNumber 0, final at the stream's end.
+ *
  * Confidence: each emitted token's confidence is the highest per-frame probability it had over the frames
  * it was emitted on; a word's confidence is the mean over its tokens, a result's the mean over all its
  * tokens. A result with no tokens reports the mean blank probability of its frames (how sure the model is
@@ -18,7 +24,7 @@
  * logprobs$.pipe(ctcDecoder({ tokens: 'models/stt-en-char-fastconformer-ctc/tokens.txt', partialIntervalMs: 500 }))
  * ```
  */
-import type { LogprobsItem, TranscriptItem, WordTiming } from '../../toolkit/items.js';
+import type { LogprobsItem, TranscriptItem, UtteranceItem, WordTiming } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
 import { BeamSearch, GreedySearch, type Search, type Token } from './search.js';
@@ -71,11 +77,18 @@ export function tokensToText(tokens: Token[], vocab: Vocabulary, frameShiftMs: n
 interface State {
   id: string;
   search?: Search;
+  /** Stream output frames seen (one past the last). */
   frames: number;
+  /** Frames of the current segment (utterance, or stretch between utterances). */
+  segFrames: number;
   frameShiftMs: number;
   blankProbSum: number;
   lastPartialMs: number;
   lastPartialText: string;
+  /** The open utterance (between its start and end markers). */
+  utterance?: { number: number; startMs: number };
+  /** Markers seen: results are per utterance only. */
+  markers: boolean;
 }
 
 export const CtcDecoder: StageSpec<CtcDecoderParams> = {
@@ -124,31 +137,48 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
     }
     let hotwordIds: number[][] | undefined;
 
-    const result = (st: State, isFinal: boolean): TranscriptItem => {
+    const result = (st: State, isFinal: boolean, end?: UtteranceItem): TranscriptItem => {
       const tokens = st.search?.best() ?? [];
       const d = tokensToText(tokens, vocab!, st.frameShiftMs);
-      const confidence = tokens.length ? d.confidence : st.frames ? st.blankProbSum / st.frames : 0;
+      const confidence = tokens.length ? d.confidence : st.segFrames ? st.blankProbSum / st.segFrames : 0;
+      const u = st.utterance;
       const item: TranscriptItem = {
         kind: 'transcript',
         streamId: st.id,
         text: d.text,
         isFinal,
         confidence,
-        utteranceNumber: 0,
-        startMs: d.words.length ? d.words[0].startMs : 0,
-        endMs: st.frames * st.frameShiftMs,
+        utteranceNumber: u?.number ?? 0,
+        startMs: u ? u.startMs : d.words.length ? d.words[0].startMs : 0,
+        endMs: end ? end.endMs : st.frames * st.frameShiftMs,
       };
       if (p.words) item.words = d.words;
       return item;
     };
 
+    /** A new segment: the search restarts. */
+    const restart = (st: State) => {
+      st.search = undefined;
+      st.segFrames = 0;
+      st.blankProbSum = 0;
+      st.lastPartialText = '';
+    };
+
     return perStream<State>({
       operator: ctx.nodeId,
-      accepts: ['logprobs'],
+      accepts: ['logprobs', 'utterance'],
       flow: ctx.flow,
-      open: (id) => ({ id, frames: 0, frameShiftMs: 0, blankProbSum: 0, lastPartialMs: 0, lastPartialText: '' }),
+      open: (id) => ({ id, frames: 0, segFrames: 0, frameShiftMs: 0, blankProbSum: 0, lastPartialMs: 0, lastPartialText: '', markers: false }),
       onItem(st, it, emit) {
         if (vocabError) throw vocabError;
+        if (it.kind === 'utterance') {
+          st.markers = true;
+          if (it.event === 'end' && st.utterance) emit(result(st, true, it));
+          st.utterance = it.event === 'start' ? { number: it.utteranceNumber, startMs: it.startMs } : undefined;
+          restart(st);
+          emit(it);
+          return;
+        }
         const item = it as LogprobsItem;
         const v = vocab!;
         if (item.vocabSize !== v.size) {
@@ -174,7 +204,8 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
         st.search.feed(item.data, item.nFrames, item.vocabSize, item.startFrame);
         for (let t = 0; t < item.nFrames; t++) st.blankProbSum += Math.exp(item.data[t * item.vocabSize + blank]);
         st.frames = item.startFrame + item.nFrames;
-        if (p.partials) {
+        st.segFrames += item.nFrames;
+        if (p.partials && (st.utterance || !st.markers)) {
           const nowMs = st.frames * st.frameShiftMs;
           if (nowMs - st.lastPartialMs >= p.partialIntervalMs) {
             const r = result(st, false);
@@ -188,7 +219,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       },
       onEnd(st, emit) {
         if (vocabError) throw vocabError;
-        emit(result(st, true));
+        if (st.utterance || !st.markers) emit(result(st, true));
       },
     });
   },

@@ -2,7 +2,10 @@
  * OnnxSTT: runs a CTC acoustic model with ONNX Runtime; features (or raw audio) in, log-probs out.
  *
  * One shared InferenceSession per model file; per-stream state (window buffer, model caches) lives in
- * a per-`streamId` map and is freed at the stream's punctuation. The model contract (NeMo cache-aware
+ * a per-`streamId` map and is freed at the stream's punctuation. Utterance markers (VadSegmenter) end a
+ * segment as the stream's end would (the last window zero-padded with its true length, or the whole
+ * utterance for the offline contracts), go out after its log-probs, and the next segment starts with
+ * fresh state (zero caches); log-prob frame indices keep the stream's timing across segments. The model contract (NeMo cache-aware
  * streaming, NeMo offline, wav2vec2) is detected from the model (detect.ts) and can be forced by params.
  *
  * @example
@@ -137,6 +140,8 @@ interface StreamState {
   pending: Promise<void>;
   failure?: unknown;
   nextFrame: number;
+  /** Where the current segment starts in the stream (ms), until its first log-probs went out. */
+  segmentStartMs?: number;
   degeneracy: DegeneracyTracker;
 }
 
@@ -253,7 +258,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
 
     return perStream<StreamState>({
       operator: ctx.nodeId,
-      accepts: ['features', 'audio'],
+      accepts: ['features', 'audio', 'utterance'],
       flow: ctx.flow,
       open(id) {
         if (live >= p.maxStreams) {
@@ -265,12 +270,42 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       },
       async onItem(st, item, emit) {
         const model = await ready;
+        if (item.kind === 'utterance') {
+          // End the segment like a stream (flush, fresh caches next time), then pass the marker on.
+          const finish = async () => {
+            const stream = st.stream;
+            st.stream = undefined;
+            st.segmentStartMs = undefined;
+            if (stream) {
+              try {
+                await stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
+              } finally {
+                stream.release();
+              }
+            }
+            emit(item);
+          };
+          if (!model.concurrent) return finish();
+          if (st.failure !== undefined) throw st.failure;
+          ctx.flow.hold();
+          st.pending = st.pending.then(finish).finally(() => ctx.flow.release());
+          st.pending.catch((e: unknown) => {
+            st.failure ??= e;
+          });
+          return;
+        }
         if (item.kind !== model.input) {
           emit(item);
           return;
         }
-        const stream = (st.stream ??= model.openStream(st.id));
-        const push = () => stream.push(item as never, (out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
+        const push = () => {
+          if (!st.stream) {
+            // A new segment (the stream's start, or after an utterance marker).
+            st.segmentStartMs = item.kind === 'features' ? item.startFrame * item.frameShiftMs : item.kind === 'audio' ? (item.startSample * 1000) / item.sampleRate : 0;
+            st.stream = model.openStream(st.id);
+          }
+          return st.stream.push(item as never, (out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
+        };
         if (!model.concurrent) return push();
         // Batched: do not hold up other streams' items; this stream's pushes stay in order.
         if (st.failure !== undefined) throw st.failure;
@@ -281,9 +316,9 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         });
       },
       async onEnd(st, emit) {
+        await st.pending;
         if (!st.stream) return;
         const model = await ready;
-        await st.pending;
         await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
       },
       release(st) {
@@ -295,6 +330,11 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     });
 
     function emitFrames(st: StreamState, out: FramesOut, blankId: number, emit: (i: StreamItem) => void) {
+      if (st.segmentStartMs !== undefined) {
+        // The first frames of a segment: after a gap (dropNonSpeech) frame indices follow the stream's time.
+        st.nextFrame = Math.max(st.nextFrame, Math.round(st.segmentStartMs / out.frameShiftMs));
+        st.segmentStartMs = undefined;
+      }
       const item: LogprobsItem = {
         kind: 'logprobs',
         streamId: st.id,
