@@ -16,6 +16,8 @@ import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.
 import { inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { onnxStt } from '../operators/onnx-stt/index.js';
 import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import { sinkTo } from '../operators/sink/index.js';
+import { parseSrtStrict, parseVttStrict } from './helpers/subtitle-check.js';
 import { FIXTURES, featureItems, framesOf, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
 
 export const RECORDING = 'test/fixtures/utterances/long-recording.wav';
@@ -284,5 +286,92 @@ describe('OnnxSTT and CtcDecoder per utterance', function () {
     const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript');
     expect(finals.length).to.equal(1);
     expect(finals[0].utteranceNumber).to.equal(0);
+  });
+});
+
+describe('Sink subtitle and utterance formats', () => {
+  const final = (n: number, startMs: number, endMs: number, text: string, words = true): TranscriptItem => {
+    const ws = text.split(' ');
+    const step = (endMs - startMs) / ws.length;
+    return {
+      kind: 'transcript',
+      streamId: 'rec.wav',
+      text,
+      isFinal: true,
+      confidence: 0.9,
+      utteranceNumber: n,
+      startMs,
+      endMs,
+      ...(words ? { words: ws.map((w, k) => ({ word: w, startMs: startMs + k * step, endMs: startMs + (k + 1) * step, confidence: 0.9 })) } : {}),
+    };
+  };
+  const write = async (format: 'srt' | 'vtt' | 'stt-csv', items: StreamItem[], extra: Record<string, unknown> = {}) => {
+    const records: string[] = [];
+    await lastValueFrom(from(items).pipe(sinkTo((r) => records.push(r), { format, ...extra } as never), toArray()));
+    return records.join('');
+  };
+  const LONG = 'this is a rather long utterance that will certainly not fit on two lines of forty two characters each so it must be split';
+
+  it('srt: one cue per utterance, long ones split into cues of at most 2 lines of 42 characters, strictly valid', async () => {
+    const items: StreamItem[] = [
+      final(1, 1200, 3800, 'the quick brown fox jumps over the lazy dog'),
+      { ...final(2, 5000, 5200, 'partial'), isFinal: false },
+      final(2, 6400, 14000, LONG),
+      final(3, 15000, 15500, ''),
+      final(4, 16000, 17000, 'no word timings here at all', false),
+      punct('rec.wav'),
+    ];
+    const srt = await write('srt', items);
+    const cues = parseSrtStrict(srt);
+    expect(cues[0]).to.deep.equal({ startMs: 1200, endMs: 3800, lines: ['the quick brown fox jumps over the lazy', 'dog'] });
+    const long = cues.filter((c) => c.startMs >= 6400 && c.endMs <= 14000);
+    expect(long.length).to.be.at.least(2);
+    expect(long[0].startMs).to.equal(6400);
+    expect(long.at(-1)!.endMs).to.equal(14000);
+    expect(long.map((c) => c.lines.join(' ')).join(' ')).to.equal(LONG);
+    for (const c of cues) {
+      expect(c.lines.length).to.be.at.most(2);
+      for (const l of c.lines) expect(l.length).to.be.at.most(42);
+    }
+    expect(cues.at(-1)).to.deep.include({ startMs: 16000, endMs: 17000 });
+    expect(srt).to.not.include('partial');
+  });
+
+  it('cueMaxWords splits by words; vtt escapes and validates', async () => {
+    const vtt = await write('vtt', [final(1, 0, 3000, 'fish & chips <b> are one two three'), punct('rec.wav')], { cueMaxWords: 3 });
+    const cues = parseVttStrict(vtt);
+    expect(vtt.startsWith('WEBVTT\n\n')).to.equal(true);
+    expect(cues.map((c) => c.lines.join(' '))).to.deep.equal(['fish &amp; chips', '&lt;b&gt; are one', 'two three']);
+    expect(cues.map((c) => [c.startMs, c.endMs])).to.deep.equal([
+      [0, 1125],
+      [1125, 2250],
+      [2250, 3000],
+    ]);
+  });
+
+  it('the strict validators reject broken files', () => {
+    expect(() => parseSrtStrict('1\n00:00:01,000 --> 00:00:00,500\nx\n\n')).to.throw(/before it starts/);
+    expect(() => parseSrtStrict('2\n00:00:01,000 --> 00:00:02,000\nx\n\n')).to.throw(/cue number 1/);
+    expect(() => parseSrtStrict('1\n00:00:01.000 --> 00:00:02.000\nx\n\n')).to.throw(/timing line/);
+    expect(() => parseVttStrict('00:00:01.000 --> 00:00:02.000\nx\n\n')).to.throw(/WEBVTT/);
+    expect(() => parseVttStrict('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\na < b\n\n')).to.throw(/unescaped/);
+    expect(() => parseSrtStrict('1\n00:00:01,000 --> 00:00:03,000\nx\n\n2\n00:00:02,000 --> 00:00:04,000\ny\n\n')).to.throw(/before the previous/);
+  });
+
+  it('stt-csv: the sttgateway STT result columns, one row per final utterance, completion and error rows', async () => {
+    const csv = await write('stt-csv', [
+      final(1, 1200, 3800, 'hello, "world"'),
+      { ...final(2, 4000, 4500, 'partial'), isFinal: false },
+      punct('rec.wav'),
+      { kind: 'error', streamId: 'bad.wav', operator: 'src', message: 'not a WAV file' },
+      punct('bad.wav'),
+    ]);
+    const rows = csv.split('\r\n').filter(Boolean);
+    expect(rows[0]).to.equal('conversationId,utteranceNumber,utteranceText,finalizedUtterance,confidence,utteranceStartTime,utteranceEndTime,transcriptionCompleted,sttErrorMessage');
+    expect(rows.slice(1)).to.deep.equal([
+      'rec.wav,1,"hello, ""world""",true,0.9,1.2,3.8,false,',
+      'rec.wav,,,,,,,true,',
+      'bad.wav,,,,,,,true,not a WAV file',
+    ]);
   });
 });

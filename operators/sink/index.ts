@@ -11,7 +11,11 @@
  *   quoting, CRLF line ends; errors are rows of kind `error` with the message in `text`.
  * - text: `<streamId> [start-end]: text`; errors `error: <file>: <message>` on stderr (and in the
  *   file when one is given).
- * `finalsOnly` defaults to true for text and false for jsonl/csv.
+ * - srt / vtt: subtitles, one cue per utterance (split by cueMaxWords, cueMaxLineChars, cueMaxLines;
+ *   see subtitles.ts); finals only; errors go to stderr, never into the subtitle file. Meant for one
+ *   stream per file (several streams are written one after the other, with a warning).
+ * - stt-csv: utterance-level rows mirroring IBM streamsx.sttgateway's STT result schema (records.ts).
+ * `finalsOnly` defaults to true for text, srt, vtt and stt-csv, and false for jsonl/csv.
  *
  * @example
  * ```ts
@@ -24,7 +28,20 @@ import type { StreamItem } from '../../toolkit/items.js';
 import { defaultContext, stageFactory, type OperatorContext, type StageSpec } from '../../toolkit/operator.js';
 import { validateParams } from '../../toolkit/params.js';
 import { callbackOutput, fileOutput, stdoutOutput, type Output } from './output.js';
-import { CSV_HEADER, errorRecord, errorText, summaryRecord, transcriptRecord, type SinkFormat, type StreamSummary } from './records.js';
+import {
+  CSV_HEADER,
+  STT_CSV_HEADER,
+  errorRecord,
+  errorText,
+  sttCsvCompleted,
+  sttCsvError,
+  sttCsvRecord,
+  summaryRecord,
+  transcriptRecord,
+  type SinkFormat,
+  type StreamSummary,
+} from './records.js';
+import { CueWriter } from './subtitles.js';
 
 export interface SinkParams {
   format: SinkFormat;
@@ -33,23 +50,30 @@ export interface SinkParams {
   append: boolean;
   fsync: boolean;
   streamSummaries: boolean;
+  cueMaxWords: number;
+  cueMaxLineChars: number;
+  cueMaxLines: number;
 }
 
 export const Sink: StageSpec<SinkParams> = {
   kind: 'Sink',
   role: 'stage',
-  description: 'Writes transcripts and error records (text, jsonl or csv) to stdout or a file as they arrive; passes every item on.',
+  description:
+    'Writes transcripts and error records (text, jsonl, csv; srt/vtt subtitles; stt-csv utterance rows) to stdout or a file as they arrive; passes every item on.',
   input: ['transcript', 'audio', 'features', 'logprobs'],
   output: 'transcript',
   params: {
     type: 'object',
     properties: {
-      format: { enum: ['text', 'jsonl', 'csv'], default: 'text', description: 'Record format.' },
+      format: { enum: ['text', 'jsonl', 'csv', 'srt', 'vtt', 'stt-csv'], default: 'text', description: 'Record format.' },
       file: { type: 'string', minLength: 1, default: '-', description: "'-' for stdout, else a path (folders are created)." },
       finalsOnly: { type: 'boolean', description: 'Write final transcripts only (default: true for text, false otherwise).' },
       append: { type: 'boolean', default: false, description: 'Append to the file instead of replacing it.' },
       fsync: { type: 'boolean', default: false, description: "fdatasync the file at each stream's end (survives power loss, not only crashes)." },
-      streamSummaries: { type: 'boolean', default: true, description: 'One record per stream that reaches the sink as audio/features/logprobs.' },
+      streamSummaries: { type: 'boolean', default: true, description: 'One record per stream that reaches the sink as audio/features/logprobs (text, jsonl, csv).' },
+      cueMaxWords: { type: 'integer', minimum: 0, default: 0, description: 'srt/vtt: most words per cue (0: no limit).' },
+      cueMaxLineChars: { type: 'integer', minimum: 1, default: 42, description: 'srt/vtt: most characters per line.' },
+      cueMaxLines: { type: 'integer', minimum: 1, default: 2, description: 'srt/vtt: most lines per cue.' },
     },
   },
   create: (params, ctx) => sinkOperator(params, ctx, () => (params.file === '-' ? stdoutOutput() : fileOutput(params.file, params))),
@@ -80,14 +104,25 @@ function sinkOperator(
   open: () => Output,
   beforeItem?: (item: StreamItem) => void,
 ): OperatorFunction<StreamItem, StreamItem> {
-  const finalsOnly = params.finalsOnly ?? params.format === 'text';
-  const toStderr = params.format === 'text';
+  const format = params.format;
+  const subtitles = format === 'srt' || format === 'vtt';
+  const lines = format === 'text' || format === 'jsonl' || format === 'csv' ? format : undefined;
+  const finalsOnly = subtitles || (params.finalsOnly ?? (format === 'text' || format === 'stt-csv'));
+  const toStderr = format === 'text' || subtitles;
   return (source) =>
     new Observable<StreamItem>((dest) => {
       let out: Output;
+      const cues = subtitles ? new CueWriter(format, { maxWords: params.cueMaxWords, maxLineChars: params.cueMaxLineChars, maxLines: params.cueMaxLines }) : undefined;
+      const cueStreams = new Set<string>();
+      /** stt-csv: streams whose error row already said transcriptionCompleted. */
+      const failed = new Set<string>();
       try {
         out = open();
-        if (params.format === 'csv' && out.fresh) out.write(CSV_HEADER + '\r\n');
+        if (out.fresh) {
+          if (format === 'csv') out.write(CSV_HEADER + '\r\n');
+          if (format === 'stt-csv') out.write(STT_CSV_HEADER + '\r\n');
+          if (cues) out.write(cues.header());
+        }
       } catch (e) {
         dest.error(new Error(`${ctx.nodeId}: cannot write ${params.file}: ${(e as Error).message}`));
         return;
@@ -96,7 +131,7 @@ function sinkOperator(
       const writeSummary = (id: string) => {
         const s = summaries.get(id);
         summaries.delete(id);
-        if (s && params.streamSummaries) out.write(summaryRecord(s, params.format));
+        if (s && params.streamSummaries && lines) out.write(summaryRecord(s, lines));
       };
       const count = (item: StreamItem) => {
         if (item.kind !== 'audio' && item.kind !== 'features' && item.kind !== 'logprobs') return;
@@ -115,14 +150,29 @@ function sinkOperator(
         beforeItem?.(item);
         switch (item.kind) {
           case 'transcript':
-            if (!finalsOnly || item.isFinal) out.write(transcriptRecord(item, params.format));
+            if (finalsOnly && !item.isFinal) break;
+            if (lines) out.write(transcriptRecord(item, lines));
+            else if (format === 'stt-csv') out.write(sttCsvRecord(item));
+            else if (cues) {
+              const text = cues.write(item);
+              if (text && !cueStreams.has(item.streamId)) {
+                cueStreams.add(item.streamId);
+                if (cueStreams.size === 2) ctx.log.warn(`${ctx.nodeId}: several streams in one ${format} file: their cues follow each other`);
+              }
+              out.write(text);
+            }
             break;
           case 'error':
             if (toStderr) process.stderr.write(errorText(item));
-            if (!toStderr || params.file !== '-') out.write(errorRecord(item, params.format));
+            if (lines && (!toStderr || params.file !== '-')) out.write(errorRecord(item, lines));
+            else if (format === 'stt-csv') {
+              out.write(sttCsvError(item));
+              failed.add(item.streamId);
+            }
             break;
           case 'punct':
             writeSummary(item.streamId);
+            if (format === 'stt-csv' && !failed.delete(item.streamId)) out.write(sttCsvCompleted(item.streamId));
             out.sync();
             break;
           default:

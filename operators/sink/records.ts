@@ -4,7 +4,9 @@
  */
 import type { ErrorItem, TranscriptItem } from '../../toolkit/items.js';
 
-export type SinkFormat = 'text' | 'jsonl' | 'csv';
+/** Formats of one line (or row) per record. */
+export type LineFormat = 'text' | 'jsonl' | 'csv';
+export type SinkFormat = LineFormat | 'srt' | 'vtt' | 'stt-csv';
 
 /** What the sink saw of a stream that carried no transcripts (a copy/reblock graph). */
 export interface StreamSummary {
@@ -27,10 +29,34 @@ export function csvField(v: string | number | boolean | undefined): string {
 
 const csvRow = (fields: Array<string | number | boolean | undefined>) => fields.map(csvField).join(',') + '\r\n';
 
+/**
+ * stt-csv: one row per utterance result, mirroring the STT result schema of IBM streamsx.sttgateway's
+ * WatsonSTT operator (`STTResult_t`: transcriptionCompleted, sttErrorMessage, finalizedUtterance,
+ * utteranceNumber, confidence, utteranceStartTime, utteranceEndTime, utteranceText, conversationId),
+ * times in seconds as there; `conversationId` is the stream id. At a stream's end a row with
+ * transcriptionCompleted true; an error is a row with sttErrorMessage (and transcriptionCompleted true).
+ */
+export const STT_CSV_HEADER =
+  'conversationId,utteranceNumber,utteranceText,finalizedUtterance,confidence,utteranceStartTime,utteranceEndTime,transcriptionCompleted,sttErrorMessage';
+
+const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
+
+export function sttCsvRecord(t: TranscriptItem): string {
+  return csvRow([t.streamId, t.utteranceNumber, t.text, t.isFinal, Number(t.confidence.toFixed(4)), seconds(t.startMs), seconds(t.endMs), false, '']);
+}
+
+export function sttCsvCompleted(streamId: string): string {
+  return csvRow([streamId, undefined, '', undefined, undefined, undefined, undefined, true, '']);
+}
+
+export function sttCsvError(e: ErrorItem): string {
+  return csvRow([e.streamId, undefined, '', undefined, undefined, undefined, undefined, true, e.message]);
+}
+
 /** Seconds with two decimals, for the human-readable format. */
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
-export function transcriptRecord(t: TranscriptItem, format: SinkFormat): string {
+export function transcriptRecord(t: TranscriptItem, format: LineFormat): string {
   switch (format) {
     case 'jsonl': {
       const rec: Record<string, unknown> = {
@@ -58,7 +84,7 @@ export function errorText(e: ErrorItem): string {
   return msg.startsWith(`${e.streamId}: `) ? `error: ${msg}\n` : `error: ${e.streamId}: ${msg}\n`;
 }
 
-export function errorRecord(e: ErrorItem, format: SinkFormat): string {
+export function errorRecord(e: ErrorItem, format: LineFormat): string {
   switch (format) {
     case 'jsonl':
       return JSON.stringify({ kind: 'error', streamId: e.streamId, operator: e.operator, message: e.message }) + '\n';
@@ -69,7 +95,7 @@ export function errorRecord(e: ErrorItem, format: SinkFormat): string {
   }
 }
 
-export function summaryRecord(s: StreamSummary, format: SinkFormat): string {
+export function summaryRecord(s: StreamSummary, format: LineFormat): string {
   switch (format) {
     case 'jsonl':
       return JSON.stringify({ kind: 'end', streamId: s.streamId, itemKind: s.kind, items: s.items, [s.kind === 'audio' ? 'samples' : 'frames']: s.units, durationMs: s.durationMs }) + '\n';
