@@ -1,6 +1,7 @@
 /**
  * Sample decoding: interleaved WAV frames (any supported encoding) to one mono Float32 channel,
- * either one picked channel or the mean of all. Non-finite float samples become 0 and are counted.
+ * either one picked channel or the mean of all. Non-finite float samples become 0 and are counted;
+ * finite ones are clipped to [-1, 1].
  */
 import type { WavInfo } from './wav-header.js';
 
@@ -53,6 +54,13 @@ function readerFor(info: Pick<WavInfo, 'encoding' | 'bytesPerSample'>): SampleRe
   }
 }
 
+/**
+ * Float samples are clipped to [-1, 1], as integer formats are by construction: a float file with huge
+ * values (1e30, or a float64 beyond the float32 range, which would become Infinity) must not reach the
+ * features as Infinity or NaN.
+ */
+const clampUnit = (v: number) => (v > 1 ? 1 : v < -1 ? -1 : v);
+
 export interface Decoder {
   /**
    * Decodes `frames` whole frames from `buf` into `out[0..frames)`; returns how many non-finite
@@ -77,7 +85,7 @@ export function makeDecoder(info: Pick<WavInfo, 'encoding' | 'bytesPerSample' | 
           for (let c = 0; c < channels; c++) {
             const v = read(buf, o + c * step);
             if (checkFinite && !Number.isFinite(v)) bad++;
-            else sum += v;
+            else sum += checkFinite ? clampUnit(v) : v;
           }
           out[f] = sum * scale;
         }
@@ -94,7 +102,7 @@ export function makeDecoder(info: Pick<WavInfo, 'encoding' | 'bytesPerSample' | 
         if (checkFinite && !Number.isFinite(v)) {
           bad++;
           out[f] = 0;
-        } else out[f] = v;
+        } else out[f] = checkFinite ? clampUnit(v) : v;
       }
       return bad;
     },

@@ -51,7 +51,8 @@ export async function loadGraphFile(file: string, opts: LoadOptions): Promise<Pl
 export async function loadGraph(file: string, text: string, opts: LoadOptions): Promise<Plan> {
   const problems: GraphProblem[] = [];
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // logLevel error: no process warnings (e.g. for a collection used as a key); such documents fail validation anyway.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   const at = (offset: number) => lineCounter.linePos(offset);
   const report = (offset: number, message: string) => {
     const { line, col } = at(offset);
