@@ -201,7 +201,7 @@ main(async () => {
   );
   console.log('');
   const psRows: Array<Array<string | number>> = [
-    ['toolkit (bundled model, 1 stream, in-process)', fmt(werTk, 1), wallMs(tk1), rtf(oneS, tk1)],
+    [`toolkit (${m.label}, 1 stream, in-process)`, fmt(werTk, 1), wallMs(tk1), rtf(oneS, tk1)],
     ['sherpa-onnx-node (same model)', fmt(werSh, 1), wallMs(sh1), rtf(oneS, sh1)],
   ];
   if (ps) {

@@ -41,6 +41,8 @@ export class Batcher {
   private streams = 0;
   /** session.run calls in flight. */
   private inFlight = 0;
+  /** Reusable batch input buffers (one set per run in flight): no allocation per batch. */
+  private pool: Array<Map<string, Float32Array | BigInt64Array>> = [];
   readonly stats: BatchStats = { runs: 0, items: 0, maxBatch: 0 };
 
   /**
@@ -117,14 +119,18 @@ export class Batcher {
     const n = batch.length;
     this.count(n);
     let feeds: Feeds;
+    const buffers = n === 1 ? undefined : (this.pool.pop() ?? new Map());
     try {
-      feeds = n === 1 ? batch[0].feeds : concatFeeds(batch.map((b) => b.feeds));
+      feeds = n === 1 ? batch[0].feeds : concatFeeds(batch.map((b) => b.feeds), buffers!, this.maxBatch);
     } catch (e) {
+      if (buffers) this.pool.push(buffers);
       for (const b of batch) b.reject(e);
       return;
     }
     this.inFlight++;
     const done = () => {
+      // The run is over: its input buffers can take the next batch.
+      if (buffers) this.pool.push(buffers);
       this.inFlight--;
       // Steps that queued up behind this run have waited long enough: run them now.
       if (this.queue.length && this.inFlight < this.maxRuns) this.flush();
@@ -156,21 +162,29 @@ export class Batcher {
   }
 }
 
-function concatFeeds(all: Feeds[]): Feeds {
+/** Concatenates equal-shaped [1, ...] inputs along dim 0 into `buffers` (grown to maxBatch once, then reused). */
+function concatFeeds(all: Feeds[], buffers: Map<string, Float32Array | BigInt64Array>, maxBatch: number): Feeds {
   const out: Feeds = {};
+  const n = all.length;
   for (const name of Object.keys(all[0])) {
     const first = all[0][name];
     const dims = first.dims;
     if (dims[0] !== 1) throw new Error(`cannot batch input ${name} with dims [${dims}]`);
     const per = (first.data as ArrayLike<unknown>).length;
-    const shape = [all.length, ...dims.slice(1)];
-    if (first.type === 'int64') {
-      const data = new BigInt64Array(per * all.length);
-      for (let i = 0; i < all.length; i++) data.set(all[i][name].data as BigInt64Array, i * per);
+    const shape = [n, ...dims.slice(1)];
+    const int = first.type === 'int64';
+    let buf = buffers.get(name);
+    if (!buf || buf.length < per * n || buf instanceof BigInt64Array !== int) {
+      buf = int ? new BigInt64Array(per * maxBatch) : new Float32Array(per * maxBatch);
+      buffers.set(name, buf);
+    }
+    if (int) {
+      const data = (buf as BigInt64Array).subarray(0, per * n);
+      for (let i = 0; i < n; i++) data.set(all[i][name].data as BigInt64Array, i * per);
       out[name] = new Tensor('int64', data, shape);
     } else {
-      const data = new Float32Array(per * all.length);
-      for (let i = 0; i < all.length; i++) data.set(all[i][name].data as Float32Array, i * per);
+      const data = (buf as Float32Array).subarray(0, per * n);
+      for (let i = 0; i < n; i++) data.set(all[i][name].data as Float32Array, i * per);
       out[name] = new Tensor('float32', data, shape);
     }
   }
