@@ -14,4 +14,5 @@ export { Chunker, chunker } from '../operators/chunker/index.js';
 export { MelExtractor, melExtractor } from '../operators/mel-extractor/index.js';
 export { OnnxSTT, onnxStt } from '../operators/onnx-stt/index.js';
 export { CtcDecoder, ctcDecoder } from '../operators/ctc-decoder/index.js';
-export { Sink, sink } from '../operators/sink/index.js';
+export { Sink, sink, sinkTo } from '../operators/sink/index.js';
+export { VadSegmenter, vadSegmenter } from '../operators/vad-segmenter/index.js';
