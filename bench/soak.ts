@@ -4,7 +4,7 @@
  *   npm run bench:soak [-- --minutes 2] [-- --slots 8] [-- --pace 1] [-- --quick] [-- --model m.onnx --tokens t.txt]
  *
  * `slots` streams run at once, each fed in real time (x pace) in 100 ms blocks for a random 2–6 s of
- * LibriVox speech (1–3 s with --quick), then ended (window punctuation); a new stream (new id) takes its slot at once.
+ * LibriVox speech (0.5–1.5 s with --quick), then ended (window punctuation); a new stream (new id) takes its slot at once.
  * MelExtractor -> OnnxSTT (maxBatch = slots) -> CtcDecoder. RSS and V8 heap are sampled every second
  * (after a forced GC when run with --expose-gc, as the npm script does).
  * Drift = (median RSS of the last fifth of the run - median RSS of the fifth after warm-up) / the latter.
@@ -59,7 +59,7 @@ main(async () => {
   const t0 = performance.now();
   const open = (now: number): Slot => {
     const k = opened++;
-    return { id: `soak-${k}`, clip: clips[k % clips.length], total: Math.round((quick ? 1 + 2 * rnd() : 2 + 4 * rnd()) * SR), fed: 0, start: now };
+    return { id: `soak-${k}`, clip: clips[k % clips.length], total: Math.round((quick ? 0.5 + rnd() : 2 + 4 * rnd()) * SR), fed: 0, start: now };
   };
   const active: Slot[] = Array.from({ length: slots }, (_, i) => open(t0 + (100 * i) / slots));
   const samples: Array<{ t: number; rss: number; heap: number; streams: number }> = [];

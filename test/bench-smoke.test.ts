@@ -1,0 +1,79 @@
+/**
+ * The benchmarks are not part of the test run, but each one must start and print its table and its
+ * RESULT line: every bench runs here with --quick on a 3-second clip (in parallel, a few seconds each).
+ * The model benches use the bundled model when it is there, else the cache-aware fixture model
+ * (test/fixtures/models/cache_aware.onnx), so they are exercised either way.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = process.cwd();
+const DIST = join(ROOT, 'dist', 'bench');
+const CLIP = join(ROOT, 'test', 'fixtures', 'mel', 'librivox.wav');
+const BUNDLED = join(ROOT, 'models', 'stt-en-char-fastconformer-ctc');
+const bundled = existsSync(join(BUNDLED, 'model.onnx')) && existsSync(join(BUNDLED, 'tokens.txt'));
+const MODEL = bundled
+  ? []
+  : ['--model', join(ROOT, 'test/fixtures/models/cache_aware.onnx'), '--tokens', join(ROOT, 'test/fixtures/models/cache_aware.tokens.txt')];
+
+interface Run {
+  code: number | null;
+  out: string;
+  ms: number;
+}
+
+function runBench(script: string, args: string[]): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--expose-gc', join(DIST, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, ms: Date.now() - t0 }));
+  });
+}
+
+const BENCHES: Array<{ name: string; script: string; args: string[]; results: string[] }> = [
+  { name: 'mel', script: 'mel.js', args: ['--quick'], results: ['mel'] },
+  { name: 'overhead', script: 'overhead.js', args: ['--quick', '--reps', '1', '--audio', CLIP, ...MODEL], results: ['overhead'] },
+  {
+    name: 'peer',
+    script: 'peer.js',
+    args: ['--quick', '--reps', '1', '--streams', '2', '--no-pocketsphinx', '--audio', CLIP, ...MODEL],
+    results: ['peer', 'wer'],
+  },
+  { name: 'concurrency', script: 'concurrency.js', args: ['--quick', '--n', '1,2', '--seconds', '1', '--audio', CLIP, ...MODEL], results: ['concurrency'] },
+  { name: 'soak', script: 'soak.js', args: ['--quick', '--minutes', '0.02', '--slots', '2', '--audio', CLIP, ...MODEL], results: ['soak'] },
+];
+
+describe(`bench smoke test (each bench --quick on a 3 s clip, ${bundled ? 'bundled model' : 'fixture model: the bundled one is absent'})`, function () {
+  this.timeout(120000);
+  let runs: Record<string, Run>;
+
+  before(async () => {
+    const all = await Promise.all(BENCHES.map((b) => runBench(b.script, b.args)));
+    runs = Object.fromEntries(BENCHES.map((b, i) => [b.name, all[i]]));
+  });
+
+  for (const b of BENCHES) {
+    it(`bench:${b.name} prints its markdown table with the machine line and its RESULT line`, () => {
+      const r = runs[b.name];
+      expect(r.code, r.out).to.equal(0);
+      expect(r.out).to.match(/^\| .* \|$/m);
+      expect(r.out).to.match(/^\| ---/m);
+      expect(r.out).to.match(/\d+ cores/);
+      for (const name of b.results) expect(r.out, r.out).to.match(new RegExp(`^RESULT ${name} (\\S+=\\S+ ?)+$`, 'm'));
+      const lines = r.out.trim().split('\n');
+      expect(lines[lines.length - 1]).to.match(/^RESULT /);
+    });
+  }
+
+  it('the model benches say which thread settings they ran with, and the soak leaves no stream state behind', () => {
+    for (const name of ['overhead', 'peer', 'concurrency', 'soak']) expect(runs[name].out).to.match(/thread/);
+    expect(runs.soak.out).to.match(/^RESULT soak .*open_states=0/m);
+    expect(runs.peer.out).to.match(/sherpa-onnx-node/);
+  });
+});
