@@ -197,6 +197,28 @@ describe('bad inputs: the corpus through the file graph (CLI and API)', function
     expect(problems, problems.join('\n')).to.deep.equal([]);
   });
 
+  it('maxStreams: with three files open at once and OnnxSTT maxStreams 2, the third stream gets a clear error; the two others complete', async () => {
+    const copies = ['a', 'b', 'c'].map((n) => {
+      const p = join(dir, `streams-${n}.wav`);
+      writeFileSync(p, readFileSync(corpus.good));
+      return p;
+    });
+    const shipped = readFileSync(listGraph, 'utf8')
+      .replace('sampleRate: 16000 }', 'sampleRate: 16000, concurrency: 3 }')
+      .replace('params: { model: "${model}" }', 'params: { model: "${model}", maxStreams: 2 }');
+    const graph = join(dir, 'max-streams.yaml');
+    writeFileSync(graph, shipped);
+    const plan = await loadGraphFile(graph, { registry: OPERATORS, params: { ...modelParams(), audio: copies, format: 'jsonl', out: join(dir, 'max-streams.jsonl') } });
+    const collect: StreamItem[] = [];
+    const result = await runPlan(plan, { log: { info: () => {}, verbose: () => {}, warn: () => {} }, collect });
+    expect(result.errors.map((e) => [e.streamId, e.message])).to.deep.equal([
+      [copies[2], `stt: stream '${copies[2]}' rejected: maxStreams (2) streams are already open; raise maxStreams or end streams sooner`],
+    ]);
+    const o = outcome(collect as unknown as Array<Record<string, unknown>>, []);
+    for (const c of copies.slice(0, 2)) expect(o.finals.get(c)?.map((f) => f.text)).to.deep.equal([goodText]);
+    expect(o.finals.get(copies[2])).to.equal(undefined);
+  });
+
   it('--max-graph-bytes: a graph over the limit is refused (exit 2); a bad value is a usage error', async () => {
     const r = await cli(['validate', listGraph, '--max-graph-bytes', '100']);
     expect(r.code).to.equal(2);
