@@ -20,7 +20,7 @@ import { fileSource } from '../operators/file-source/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { Segmenter, vadSegmenter, type SegmentEvent } from '../operators/vad-segmenter/index.js';
 import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.js';
-import { inspectModelJson } from '../operators/onnx-stt/inspect.js';
+import { formatInspectReport, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { onnxStt } from '../operators/onnx-stt/index.js';
 import { ctcDecoder } from '../operators/ctc-decoder/index.js';
 import { sinkTo } from '../operators/sink/index.js';
@@ -96,6 +96,8 @@ describe('VadSegmenter', function () {
       const r = await inspectModelJson(path);
       expect(r.contract).to.equal(null);
       expect(r.verdict).to.match(/Silero VAD/);
+      expect(r.otherContract?.name).to.equal('silero-vad');
+      expect(formatInspectReport(r)).to.match(/runs with  VadSegmenter: contract silero-vad: .*\[1, 64\+512\].*\[2, 1, 128\]/);
     });
 
     it('gives silence a low speech probability', async () => {

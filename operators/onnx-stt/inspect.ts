@@ -3,6 +3,7 @@
  */
 import { describeSession, detectContract, detectionProblems, type Detection, type ModelDescription } from './detect.js';
 import { loadModel } from './session.js';
+import { sileroContractProblems } from '../vad-segmenter/silero.js';
 
 export interface InspectReport {
   path: string;
@@ -27,6 +28,8 @@ export interface InspectReport {
   blankId?: number;
   normalizeType?: string;
   problems: string[];
+  /** Not a CTC model but one another operator runs (Silero VAD: VadSegmenter), with its contract. */
+  otherContract?: { name: string; operator: string; description: string };
 }
 
 export async function inspectModelJson(path: string): Promise<InspectReport> {
@@ -57,6 +60,16 @@ export async function inspectModelJson(path: string): Promise<InspectReport> {
     blankId: d.blankId,
     normalizeType: d.normalizeType,
     problems: d.contract ? detectionProblems(d, path) : [],
+    otherContract:
+      !d.contract && sileroContractProblems(loaded.session, path).length === 0
+        ? {
+            name: 'silero-vad',
+            operator: 'VadSegmenter',
+            description:
+              'Silero VAD: input f32 [1, 64+512] (previous 64 samples + a 512-sample window at 16 kHz; 32+256 at 8 kHz), ' +
+              'state f32 [2, 1, 128] (recurrent, per stream, zeros at start), sr i64 [] -> speech probability f32 [1, 1], next state [2, 1, 128]',
+          }
+        : undefined,
   };
 }
 
@@ -75,6 +88,7 @@ export function formatInspectReport(r: InspectReport): string {
   L.push(keys.length ? 'metadata' : 'metadata   (none)');
   for (const k of keys) L.push(`  ${k.padEnd(28)} ${r.metadata[k]}`);
   L.push(`contract   ${r.contract ?? 'none'} (${r.reason})`);
+  if (r.otherContract) L.push(`runs with  ${r.otherContract.operator}: contract ${r.otherContract.name}: ${r.otherContract.description}`);
   if (r.contract) {
     L.push(`input      ${r.input === 'audio' ? 'raw 16 kHz audio' : `${r.nFeatures} mel features per frame`}`);
     if (r.contract === 'nemo-cache-aware') {
