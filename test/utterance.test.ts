@@ -482,3 +482,33 @@ describe('graphs/long-recording.yaml', function () {
     console.log(`      bundled model: CER per utterance ${c.map((x) => x.toFixed(2)).join(' ')}`);
   });
 });
+
+describe('utterance markers with batched OnnxSTT (maxBatch > 1)', function () {
+  this.timeout(120000);
+  it('two interleaved streams with markers give the same log-probs and marker order as one by one', async () => {
+    const MODEL = `${FIXTURES}/cache_aware.onnx`;
+    const feats = loadRef('cache_aware').arrays.features.data;
+    const stream = (id: string, split: number): StreamItem[] => {
+      const seq: StreamItem[] = [];
+      for (const i of featureItems(id, feats, 80, [10])) {
+        if (i.startFrame === split) {
+          seq.push({ kind: 'utterance', streamId: id, event: 'end', utteranceNumber: 1, sampleIndex: split * 160, sampleRate: 16000, startMs: 0, endMs: split * 10 });
+        }
+        seq.push(i);
+      }
+      seq.push(punct(id));
+      return seq;
+    };
+    const a = stream('a', 50);
+    const b = stream('b', 90);
+    const mixed: StreamItem[] = [];
+    for (let k = 0; k < Math.max(a.length, b.length); k++) mixed.push(...(k < a.length ? [a[k]] : []), ...(k < b.length ? [b[k]] : []));
+    const batched = await runStage(onnxStt({ model: MODEL, maxBatch: 2 } as never), mixed);
+    const single = await runStage(onnxStt({ model: MODEL }), mixed);
+    for (const id of ['a', 'b']) {
+      const shape = (xs: StreamItem[]) => xs.filter((i) => i.streamId === id).map((i) => (i.kind === 'logprobs' ? `${i.startFrame}+${i.nFrames}` : i.kind));
+      expect(shape(batched)).to.deep.equal(shape(single));
+      expect(maxAbsDiff(framesOf(batched, id).data, framesOf(single, id).data)).to.be.below(1e-4);
+    }
+  });
+});
