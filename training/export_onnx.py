@@ -2,7 +2,7 @@
 
 Usage:
   python3 export_onnx.py [--ckpt /work/stt-runs/ckpt/last.pt] [--out ../models/stt-en-char-fastconformer-ctc]
-                         [--offline]
+                         [--offline] [--resume-out resume/latest.pt]
 
 Writes OUT/model.onnx (streaming, one window per call), OUT/tokens.txt and, with --offline,
 OUT/model.offline.onnx (contract 2: audio_signal + length only, whole utterance, same weights).
@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--ckpt", default="/work/stt-runs/ckpt/last.pt")
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--offline", action="store_true")
+    ap.add_argument("--resume-out", default="", help="also write weights-only fp16 checkpoint here (train.py --init)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     m, st = load_model(args.ckpt)
@@ -153,6 +154,12 @@ def main():
     write_tokens(os.path.join(args.out, "tokens.txt"))
     if args.offline:
         export_offline(m, st, os.path.join(args.out, "model.offline.onnx"))
+    if args.resume_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.resume_out)), exist_ok=True)
+        torch.save({"model": {k: v.half() for k, v in m.state_dict().items()}, "cfg": st["cfg"],
+                    "step": st.get("step"), "hours": st.get("hours"), "seen_s": st.get("seen_s"),
+                    "trained_s": st.get("trained_s")}, args.resume_out)
+        print("weights-only fp16 checkpoint:", args.resume_out, os.path.getsize(args.resume_out), "bytes")
     print("exported step", st.get("step"), "to", args.out)
     for k, v in metadata(m, st).items():
         if k != "comment":

@@ -7,7 +7,8 @@ Cache-aware BY CONSTRUCTION: every operation only looks left, except full attent
   chunk (zeros before the start of the stream): encoder frame k of a chunk sees mel frames
   4k-3 .. 4k+3 of that chunk, so a chunk of CHUNK*4 = 32 mel frames (320 ms) needs a window of
   32 + 3 = 35 mel frames and has no look-ahead beyond its own end.
-* Conformer blocks (macaron FFN, MHSA, conv module, FFN, LayerNorm):
+* Conformer blocks, pre-LN (macaron FFN, MHSA, conv module, FFN; no per-block output norm, one final
+  LayerNorm before the head -- a first run with NeMo-style per-block output norms collapsed here):
   - attention: queries of chunk c (8 encoder frames) attend to every frame of chunk c and to the
     previous CACHE (= 32) encoder frames; learned relative-position bias per head. Streaming cache:
     the last 32 attention inputs (after the pre-attention LayerNorm) per layer -> cache_last_channel.
@@ -90,11 +91,12 @@ class Subsampling(nn.Module):
         self.conv1 = nn.Conv1d(cfg.n_mels, c, 3, stride=2)
         self.conv2 = nn.Conv1d(c, cfg.d_model, 3, stride=2)
         self.out = nn.Linear(cfg.d_model, cfg.d_model)
+        self.norm = nn.LayerNorm(cfg.d_model)
 
     def forward(self, x):  # x [B, T, 80] (T includes the PRE left frames) -> [B, (T-3)//4, d]
         x = F.relu(self.conv1(x.transpose(1, 2)))
         x = F.relu(self.conv2(x))
-        return self.out(x.transpose(1, 2))
+        return self.norm(self.out(x.transpose(1, 2)))
 
 
 class FeedForward(nn.Module):
@@ -213,7 +215,6 @@ class Block(nn.Module):
         self.att = ChunkAttention(cfg)
         self.conv = ConvModule(cfg)
         self.ff2 = FeedForward(cfg)
-        self.out_norm = nn.LayerNorm(cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, lengths):
@@ -221,7 +222,7 @@ class Block(nn.Module):
         x = x + self.drop(self.att(self.att_norm(x), lengths))
         x = x + self.conv(x)
         x = x + 0.5 * self.ff2(x)
-        return self.out_norm(x)
+        return x
 
     def step(self, x, cache_ch, cache_t, cache_len, chunk_len):
         """One chunk. x [B, C, d]; cache_ch [B, M, d]; cache_t [B, d, K-1]; cache_len, chunk_len [B] i64."""
@@ -239,7 +240,7 @@ class Block(nn.Module):
         new_t = ucat[:, :, c:]
         x = x + self.conv.post(self.conv.dw(ucat))
         x = x + 0.5 * self.ff2(x)
-        return self.out_norm(x), new_ch, new_t
+        return x, new_ch, new_t
 
 
 class StreamingCTC(nn.Module):
@@ -248,6 +249,7 @@ class StreamingCTC(nn.Module):
         self.cfg = cfg
         self.sub = Subsampling(cfg)
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
+        self.final_norm = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.vocab + 1)
 
     def _scale(self, feats):
@@ -271,7 +273,7 @@ class StreamingCTC(nn.Module):
         h = self.sub(x)
         for blk in self.blocks:
             h = blk(h, enc_len)
-        return F.log_softmax(self.head(h), dim=-1), enc_len
+        return F.log_softmax(self.head(self.final_norm(h)), dim=-1), enc_len
 
     def init_state(self, batch: int = 1):
         cfg = self.cfg
@@ -296,7 +298,7 @@ class StreamingCTC(nn.Module):
             h, c1, c2 = blk.step(h, cache_last_channel[:, i], cache_last_time[:, i], cache_last_channel_len, chunk_len)
             new_ch.append(c1)
             new_t.append(c2)
-        logprobs = F.log_softmax(self.head(h), dim=-1)
+        logprobs = F.log_softmax(self.head(self.final_norm(h)), dim=-1)
         next_len = torch.clamp(cache_last_channel_len + chunk_len, max=cfg.cache)
         return logprobs, chunk_len, torch.stack(new_ch, 1), torch.stack(new_t, 1), next_len
 

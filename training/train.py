@@ -185,6 +185,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--specaug-from", type=int, default=600, help="step from which SpecAugment is applied")
     ap.add_argument("--init", default="", help="weights to start from when there is no last.pt")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.run, "ckpt"), exist_ok=True)
@@ -199,7 +200,8 @@ def main():
 
     state = torch.load(ckpt_path, map_location="cpu") if os.path.exists(ckpt_path) else None
     if state is None and args.init:
-        state = {"model": torch.load(args.init, map_location="cpu")["model"], "cfg": torch.load(args.init)["cfg"]}
+        init = torch.load(args.init, map_location="cpu")
+        state = {"model": init["model"], "cfg": init["cfg"]}
     model = build(state["cfg"] if state else None)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=1e-2)
     step, trained_s, seen_s = 0, 0.0, 0.0
@@ -235,7 +237,8 @@ def main():
         for sel in batches(data.train, args.max_frames, rng):
             t0 = time.time()
             feats, lens, tg, tl = collate(data.train, sel)
-            feats = spec_augment(feats, lens, g)
+            if step >= args.specaug_from:
+                feats = spec_augment(feats, lens, g)
             lp, el = model(feats, lens)
             loss = ctc(lp.transpose(0, 1), tg, el, tl) / float(tl.sum())
             for pg in opt.param_groups:
