@@ -18,6 +18,7 @@ import type { AudioItem, FeaturesItem, LogprobsItem, StreamItem, TranscriptItem,
 import { punct } from '../toolkit/items.js';
 import { fileSource } from '../operators/file-source/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
+import { chunker } from '../operators/chunker/index.js';
 import { Segmenter, vadSegmenter, type SegmentEvent } from '../operators/vad-segmenter/index.js';
 import { SileroModel, sileroModelPath } from '../operators/vad-segmenter/silero.js';
 import { formatInspectReport, inspectModelJson } from '../operators/onnx-stt/inspect.js';
@@ -509,6 +510,21 @@ describe('utterance markers with batched OnnxSTT (maxBatch > 1)', function () {
       const shape = (xs: StreamItem[]) => xs.filter((i) => i.streamId === id).map((i) => (i.kind === 'logprobs' ? `${i.startFrame}+${i.nFrames}` : i.kind));
       expect(shape(batched)).to.deep.equal(shape(single));
       expect(maxAbsDiff(framesOf(batched, id).data, framesOf(single, id).data)).to.be.below(1e-4);
+    }
+  });
+});
+
+describe('Chunker between VadSegmenter and MelExtractor', function () {
+  this.timeout(60000);
+  it('with dropNonSpeech and gaps: restart, every start marker precedes its utterance\'s first audio and frames', async () => {
+    const items = await lastValueFrom(
+      fileSource({ files: RECORDING }).pipe(vadSegmenter({ dropNonSpeech: true }), chunker({ chunkMs: 160, gaps: 'restart' }), toArray()),
+    );
+    let audioEnd = 0;
+    for (const i of items) {
+      if (i.kind === 'audio') audioEnd = i.startSample + i.samples.length;
+      else if (i.kind === 'utterance' && i.event === 'start') expect(audioEnd).to.be.at.most(i.sampleIndex);
+      else if (i.kind === 'utterance') expect(audioEnd).to.equal(i.sampleIndex);
     }
   });
 });

@@ -70,6 +70,8 @@ export const Chunker: StageSpec<ChunkerParams> = {
           throw new Error(`sample rate changed within the stream (${state.sampleRate} Hz -> ${a.sampleRate} Hz)`);
         }
         for (const c of state.reblocker.push(a.samples, a.startSample)) {
+          // A marker at or before the chunk's first sample belongs before it (the start marker after a gap).
+          releaseMarkers(state, c.startSample, emit);
           emit({ kind: 'audio', streamId: a.streamId, samples: c.samples, sampleRate: a.sampleRate, startSample: c.startSample });
           releaseMarkers(state, c.startSample + c.samples.length, emit);
         }
