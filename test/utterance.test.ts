@@ -528,3 +528,30 @@ describe('Chunker between VadSegmenter and MelExtractor', function () {
     }
   });
 });
+
+describe('VadSegmenter at the end of a stream', function () {
+  this.timeout(60000);
+  it('speech running into the end: the utterance ends at the last sample, markers balanced, for any last-window length', async () => {
+    const wav = (await lastValueFrom(fileSource({ files: RECORDING }).pipe(toArray()))).filter((i): i is AudioItem => i.kind === 'audio');
+    const all = new Float32Array(wav.reduce((n, i) => n + i.samples.length, 0));
+    let at = 0;
+    for (const i of wav) {
+      all.set(i.samples, at);
+      at += i.samples.length;
+    }
+    // Cut inside utterance 2 and just after it (within the pad), at lengths that are not multiples of 512.
+    const u2 = TRUTH.utterances[1];
+    for (const endMs of [u2.endMs - 700, u2.endMs + 10, u2.endMs + 25]) {
+      const n = Math.round(endMs * 16) + 123;
+      const items: StreamItem[] = [];
+      for (let s = 0; s < n; s += 1600) items.push({ kind: 'audio', streamId: 'x', samples: all.slice(s, Math.min(n, s + 1600)), sampleRate: 16000, startSample: s });
+      items.push(punct('x'));
+      const out = await lastValueFrom(from(items).pipe(vadSegmenter(), toArray()));
+      const m = out.filter((i): i is UtteranceItem => i.kind === 'utterance');
+      expect(m.length).to.equal(4);
+      expect(m.map((i) => i.event)).to.deep.equal(['start', 'end', 'start', 'end']);
+      expect(m[3].sampleIndex).to.be.at.most(n);
+      expect(out.at(-1)!.kind).to.equal('punct');
+    }
+  });
+});

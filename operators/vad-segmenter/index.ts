@@ -211,6 +211,9 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
           st.pendingLen = 0;
         }
         st.events.push(...st.seg!.end(st.total));
+        // The zero-padded last window may have placed an event past the last sample.
+        const clamp = (x: number) => Math.min(x, st.total);
+        st.events = st.events.map((e) => ({ ...e, sample: clamp(e.sample), startSample: clamp(e.startSample) }));
         release(st, st.total, emit);
         vadStats.speechSamples += st.speechSamples;
         const secs = (n: number) => (n / st.sampleRate).toFixed(1);
