@@ -50,7 +50,7 @@ const BLOCK = SR / 10; // 100 ms blocks, as FileSource emits them
 
 main(async () => {
   const m = requireModel('peer');
-  const reps = num('reps', quick ? 1 : 3);
+  const reps = num('reps', quick ? 1 : 7);
   const nStreams = num('streams', quick ? 4 : 16);
   let audio = chooseAudio();
   if (quick) audio = audio.slice(0, 2);
