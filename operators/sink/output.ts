@@ -45,6 +45,16 @@ export interface FileOutputOptions {
 
 export function fileOutput(file: string, opts: FileOutputOptions): Output {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isFIFO()) {
+    // Opening a FIFO for writing waits for a reader, and a main thread blocked in open(2) cannot even
+    // handle SIGINT: with nobody reading, refuse at once.
+    try {
+      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new Error('a FIFO that nobody reads (start its reader first)');
+      throw e;
+    }
+  }
   const fd = fs.openSync(file, opts.append ? 'a' : 'w');
   const fresh = !opts.append || fs.fstatSync(fd).size === 0;
   let open = true;
