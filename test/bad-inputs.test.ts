@@ -5,7 +5,7 @@
  * refused before anything runs (exit 2) with exact `file:line:col` lines.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +217,14 @@ describe('bad inputs: the corpus through the file graph (CLI and API)', function
     const o = outcome(collect as unknown as Array<Record<string, unknown>>, []);
     for (const c of copies.slice(0, 2)) expect(o.finals.get(c)?.map((f) => f.text)).to.deep.equal([goodText]);
     expect(o.finals.get(copies[2])).to.equal(undefined);
+  });
+
+  it('a Sink file that is a FIFO nobody reads is refused at once (a blocked open would not even let SIGINT through)', async () => {
+    const fifo = join(dir, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const plan = await loadGraphFile(listGraph, { registry: OPERATORS, params: { ...modelParams(), audio: [corpus.good], format: 'jsonl', out: fifo } });
+    const err = await runPlan(plan, { log: { info: () => {}, verbose: () => {}, warn: () => {} } }).catch((e: Error) => e);
+    expect((err as Error).message).to.equal(`out: cannot write ${fifo}: a FIFO that nobody reads (start its reader first)`);
   });
 
   it('--max-graph-bytes: a graph over the limit is refused (exit 2); a bad value is a usage error', async () => {

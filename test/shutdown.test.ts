@@ -86,10 +86,13 @@ describe('shutdown: signals to the CLI', function () {
     const run = start();
     await run.firstPartial;
     run.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
     run.child.kill('SIGINT');
     const sentAt = Date.now();
     const end = await run.done;
-    expect(end.code).to.equal(130);
+    // After the first signal the CLI gives SIGINT/SIGTERM back their default action, so the second one
+    // ends the process even if a blocking write holds its thread (the shell reports 130 either way).
+    expect(end.code === 130 || end.signal === 'SIGINT', `exit ${end.code} / ${end.signal}`).to.equal(true);
     expect(end.at - sentAt).to.be.below(3000);
   });
 });

@@ -103,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
       const onSignal = (sig: NodeJS.Signals) => {
         signals++;
         if (signals > 1) process.exit(sig === 'SIGINT' ? 130 : 143);
+        // From now on a signal takes its default action: the process ends at once (the shell reports
+        // 130/143) even when a blocking write (a stalled pipe) keeps this thread from running handlers.
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         log.info(`${sig}: stopping sources and flushing open streams (send again to exit at once)`);
         controller.abort(sig);
       };
