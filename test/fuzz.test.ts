@@ -143,7 +143,7 @@ describe('fuzz (fast-check, fixed seed)', function () {
             expect(next).to.be.greaterThan(0);
           }
         }),
-        runs('FileSource read path', 1000),
+        runs('FileSource read path', 800),
       );
       // The generator reaches both outcomes (a fuzzer that only ever fails at the magic is no fuzzer).
       expect(ok).to.be.greaterThan(counts['FileSource read path']! / 10);
@@ -330,7 +330,7 @@ describe('fuzz (fast-check, fixed seed)', function () {
             }
           }
         }),
-        runs('YAML loader', 1200),
+        runs('YAML loader', 1000),
       );
       expect(refused).to.be.greaterThan(counts['YAML loader']! / 2);
       // Generated plans are rare (a valid graph needs a source first); the hand-made ones below make sure the happy path is reached.
