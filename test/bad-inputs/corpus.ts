@@ -172,6 +172,18 @@ export function writeCorpus(dir: string, clip: Float32Array, fixtures: string): 
   execFileSync('mkfifo', [p('fifo.wav')]);
   add('fifo.wav', null, err('fifo.wav', 'not a regular file (a FIFO)'));
   add('missing.wav', null, err('missing.wav', 'no such file'));
+  // A character device would read forever (/dev/zero) or never (/dev/null): refused by its type.
+  files.push({ name: 'dev-zero', path: '/dev/zero', expect: { error: '/dev/zero: not a regular file (a character device)' } });
+  // 10001 chunks before the data: the header walk gives up (each chunk costs a read) instead of crawling on.
+  {
+    const junk = Buffer.concat(Array.from({ length: 10001 }, () => chunk('junk', Buffer.alloc(0))));
+    add('ten-thousand-chunks.wav', rawWav({ data: data16.subarray(0, 3200), chunks: [junk] }), err('ten-thousand-chunks.wav', 'no data chunk in the first 10000 chunks'));
+  }
+  {
+    const huge = rawWav({ data: data16 });
+    huge.writeUInt32LE(0xfffffff0, 16); // the fmt chunk claims 4 GB
+    add('fmt-size-huge.wav', huge, err('fmt-size-huge.wav', 'no data chunk'));
+  }
   // Longer than the default maxDurationS (86400 s): 86401 s of 8-bit 1 kHz audio, sparse (no blocks written).
   {
     const hdr = rawWav({ rate: 1000, bits: 8, data: Buffer.alloc(0), dataSize: 86401000 });
