@@ -295,8 +295,12 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           return;
         }
         if (item.kind !== model.input) {
-          emit(item);
-          return;
+          // Never pass the wrong kind on silently: the decoder would see no log-probs and write an empty result.
+          throw new Error(
+            model.input === 'audio'
+              ? `stream '${st.id}': ${p.model} takes raw 16 kHz audio (${model.detection.contract}) but receives ${item.kind}: wire the audio straight into it, without a MelExtractor`
+              : `stream '${st.id}': ${p.model} takes mel features but receives ${item.kind}: put a MelExtractor before it`,
+          );
         }
         const push = () => {
           if (!st.stream) {
