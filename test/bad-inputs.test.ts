@@ -9,7 +9,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
 import { OPERATORS } from '../operators/index.js';
+import { chunker } from '../operators/chunker/index.js';
+import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import { fileSource } from '../operators/file-source/index.js';
+import { melExtractor } from '../operators/mel-extractor/index.js';
+import { onnxStt } from '../operators/onnx-stt/index.js';
 import type { StreamItem, TranscriptItem } from '../toolkit/items.js';
 import { GraphError } from '../toolkit/graph/errors.js';
 import { loadGraphFile } from '../toolkit/graph/load.js';
@@ -20,6 +26,7 @@ import { CLIP, MODEL, readWavMono, sharedTranscript } from './helpers/live.js';
 
 const CLI = join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js');
 const FIXTURES = join(TOOLKIT_ROOT, 'test/fixtures/models');
+const quiet = { info: () => {}, verbose: () => {}, warn: () => {} };
 
 /** The bundled model once it exists; until then the cache-aware fixture model stands in. */
 function modelParams(): Record<string, string> {
@@ -217,6 +224,24 @@ describe('bad inputs: the corpus through the file graph (CLI and API)', function
     const o = outcome(collect as unknown as Array<Record<string, unknown>>, []);
     for (const c of copies.slice(0, 2)) expect(o.finals.get(c)?.map((f) => f.text)).to.deep.equal([goodText]);
     expect(o.finals.get(copies[2])).to.equal(undefined);
+  });
+
+  it('in code (no loader to check the wiring): a raw-audio model behind a MelExtractor is that stream\'s error, not an empty transcript', async () => {
+    const w2v = join(FIXTURES, 'wav2vec2.onnx');
+    const out = await lastValueFrom(
+      fileSource({ files: corpus.good }, { log: quiet })
+        .pipe(chunker(), melExtractor(), onnxStt({ model: w2v }), ctcDecoder({ tokens: join(FIXTURES, 'wav2vec2.vocab.json') }))
+        .pipe(toArray()),
+    );
+    expect(out.filter((i) => i.kind !== 'features')).to.deep.equal([
+      {
+        kind: 'error',
+        streamId: corpus.good,
+        operator: 'OnnxSTT',
+        message: `stream '${corpus.good}': ${w2v} takes raw 16 kHz audio (wav2vec2) but receives features: wire the audio straight into it, without a MelExtractor`,
+      },
+      { kind: 'punct', streamId: corpus.good },
+    ]);
   });
 
   it('a Sink file that is a FIFO nobody reads is refused at once (a blocked open would not even let SIGINT through)', async () => {
