@@ -186,6 +186,13 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
             `stream '${st.id}': the tokens file ${p.tokens} has ${v.size} tokens but the model emits ${item.vocabSize} log-probs per frame; use the tokens file that belongs to the model`,
           );
         }
+        // -Infinity is a probability of 0; NaN or +Infinity come from a broken model and would decode to garbage with a NaN confidence.
+        for (let k = 0; k < item.data.length; k++) {
+          const x = item.data[k];
+          if (x !== x || x === Infinity) {
+            throw new Error(`stream '${st.id}': the model emitted ${x} as a log-probability (frame ${item.startFrame + Math.floor(k / item.vocabSize)}); its output cannot be decoded`);
+          }
+        }
         const blank = p.blankId ?? item.blankId;
         if (!st.search) {
           if (p.beamWidth > 1) {
