@@ -427,6 +427,23 @@ describe('fuzz (fast-check, fixed seed)', function () {
         }),
         runs('CtcDecoder operator', 300),
       );
+      // A broken model: NaN/±Infinity injected. That stream gets one error or a final with a finite
+      // confidence (-Infinity is a legal log-probability); the clean stream beside it is unaffected.
+      await fc.assert(
+        fc.asyncProperty(matrix, fc.array(fc.tuple(fc.nat(), fc.constantFrom(NaN, Infinity, -Infinity)), { minLength: 1, maxLength: 3 }), async ([vocab, data, cuts], bad) => {
+          const tokens = tokensFor(vocab);
+          const broken = Float32Array.from(data);
+          for (const [at, v] of bad) if (broken.length) broken[at % broken.length] = v;
+          const mixed = [...items('bad', broken, vocab, cuts), ...items('ok', data, vocab, [])];
+          const out = await lastValueFrom(from(mixed).pipe(ctcDecoder({ tokens }, { log: silent }), toArray()));
+          const errs = out.filter((i) => i.kind === 'error' && i.streamId === 'bad');
+          const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal);
+          expect(errs.length + finals.filter((f) => f.streamId === 'bad').length).to.equal(1);
+          for (const f of finals) expect(Number.isFinite(f.confidence), `${f.streamId} confidence ${f.confidence}`).to.equal(true);
+          expect(finals.filter((f) => f.streamId === 'ok')).to.have.length(1);
+        }),
+        runs('CtcDecoder broken model', 200),
+      );
     });
   });
 });
