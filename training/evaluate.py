@@ -4,13 +4,14 @@ Usage:
   python3 evaluate.py [--model ../models/stt-en-char-fastconformer-ctc/model.onnx]
                       [--eval-dir /work/stt-runs/data/eval] [--sets flite-slt,espeak-m3,...]
                       [--backend onnx|torch] [--ckpt /work/stt-runs/ckpt/last.pt] [--limit N]
-                      [--hyps OUT.tsv]
+                      [--hyps OUT.tsv] [--pocketsphinx SETS]
 
 Each set is EVAL_DIR/<set>/refs.tsv ("utt<TAB>reference") + <utt>.wav (16 kHz mono).
 Features: nemo_features.nemo_mel (unnormalised). backend onnx: the exported ONNX model run window by
 window (35 frames, shift 32, caches fed back) with Python onnxruntime, else onnxruntime-node;
 backend torch: model.stream_step with the same windows. Greedy CTC: argmax per frame, merge repeats
-across chunks, drop blanks. Prints a markdown table.
+across chunks, drop blanks. Prints a markdown table. --pocketsphinx librivox,... also runs Debian's
+pocketsphinx_continuous (pocketsphinx-en-us default model) on those sets for reference.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def main():
     ap.add_argument("--ckpt", default="/work/stt-runs/ckpt/last.pt")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--hyps", default="")
+    ap.add_argument("--pocketsphinx", default="", help="comma-separated sets to also run through pocketsphinx_continuous")
     args = ap.parse_args()
     model = load_model(args.ckpt)[0] if args.backend == "torch" else None
     rows = []
@@ -77,14 +79,27 @@ def main():
             wn += len(ref.split())
             if hyp_out:
                 hyp_out.write(f"{name}\t{u}\t{ref}\t{hyp}\n")
-        rows.append((name, len(refs), secs / 60, we / max(1, wn) * 100, ce / max(1, cn) * 100))
+        row = [name, len(refs), secs / 60, we / max(1, wn) * 100, ce / max(1, cn) * 100, None]
+        if name in args.pocketsphinx.split(","):
+            import subprocess
+            pe = 0
+            for u, ref in refs:
+                out = subprocess.run(["pocketsphinx_continuous", "-infile", os.path.join(d, u + ".wav")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+                from textnorm import normalize
+                hyp = normalize(" ".join(out.split()))
+                pe += edit_distance(hyp.split(), ref.split())
+                if hyp_out:
+                    hyp_out.write(f"{name}\t{u}\t{ref}\tpocketsphinx: {hyp}\n")
+            row[5] = pe / max(1, wn) * 100
+        rows.append(tuple(row))
         print(f"{name}: {len(refs)} utts, WER {rows[-1][3]:.1f}%, CER {rows[-1][4]:.1f}%", flush=True)
     print()
     print(f"model: {args.model if args.backend == 'onnx' else args.ckpt} (backend {args.backend}, streaming, greedy)")
-    print("| held-out set | utterances | minutes | WER % | CER % |")
-    print("|---|---:|---:|---:|---:|")
-    for name, n, mins, wer, cer in rows:
-        print(f"| {name} | {n} | {mins:.1f} | {wer:.1f} | {cer:.1f} |")
+    print("| held-out set | utterances | minutes | WER % | CER % | pocketsphinx WER % |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, n, mins, wer, cer, ps in rows:
+        print(f"| {name} | {n} | {mins:.1f} | {wer:.1f} | {cer:.1f} | {'-' if ps is None else f'{ps:.1f}'} |")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from model import BLANK, VOCAB, build  # noqa: E402
 
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(HERE, "..", "models", "stt-en-char-fastconformer-ctc")
+DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "models", "stt-en-char-fastconformer-ctc"))
 
 
 class StreamWrapper(nn.Module):
