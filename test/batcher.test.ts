@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { punct } from '../toolkit/items.js';
 import { validateParams } from '../toolkit/params.js';
 import { Batcher } from '../operators/onnx-stt/batcher.js';
@@ -7,6 +8,7 @@ import { Tensor, type Session } from '../operators/onnx-stt/session.js';
 import { FIXTURES, featureItems, framesOf, interleave, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
 
 const CACHE = `${FIXTURES}/cache_aware.onnx`;
+const BUNDLED = 'models/stt-en-char-fastconformer-ctc/model.onnx';
 const params = (p: Partial<OnnxSttParams>) => validateParams(OnnxSTT, p, 'test') as unknown as OnnxSttParams;
 
 /** A fake session: records the batch size of every run; output y = 2x, resolved when `release()` is called (or at once). */
@@ -111,5 +113,21 @@ describe('OnnxSTT batching (Batcher: maxBatch, maxWaitMs)', function () {
     await one.push(featureItems('alone', feats, 80, [200])[0], () => {});
     expect(Date.now() - t0).to.be.below(900);
     one.release();
+  });
+
+  it('the bundled model (when present): 6 interleaved streams batched give the unbatched log-probs (<= 1e-4)', async function () {
+    if (!existsSync(BUNDLED)) this.skip();
+    const feats = loadRef('cache_aware').arrays.features.data; // real speech features (80 mel bins)
+    const N = 6;
+    const variants = Array.from({ length: N }, (_, s) => feats.map((x, i) => x + 0.3 * Math.sin(i * 0.01 * (s + 1))));
+    const single = await runStage(onnxStt({ model: BUNDLED }), variants.flatMap((v, s) => [...featureItems(`s${s}`, v, 80, [16]), punct(`s${s}`)]));
+    const lists = variants.map((v, s) => [...featureItems(`s${s}`, v, 80, [10, 16 + s]), punct(`s${s}`)]);
+    const batched = await runStage(onnxStt({ model: BUNDLED, maxBatch: N }), interleave(lists));
+    for (let s = 0; s < N; s++) {
+      const a = framesOf(single, `s${s}`);
+      const b = framesOf(batched, `s${s}`);
+      expect(b.nFrames).to.equal(a.nFrames);
+      expect(maxAbsDiff(a.data, b.data)).to.be.at.most(1e-4);
+    }
   });
 });
