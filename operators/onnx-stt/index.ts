@@ -256,10 +256,15 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       }
     };
 
+    // Batched models: a stream's end (its last window) must not hold up the other streams' windows.
+    let concurrent = false;
+    ready.then((m) => (concurrent = m.concurrent), () => {});
+
     return perStream<StreamState>({
       operator: ctx.nodeId,
       accepts: ['features', 'audio', 'utterance'],
       flow: ctx.flow,
+      endsConcurrently: () => concurrent,
       open(id) {
         if (live >= p.maxStreams) {
           throw new Error(`${ctx.nodeId}: stream '${id}' rejected: maxStreams (${p.maxStreams}) streams are already open; raise maxStreams or end streams sooner`);

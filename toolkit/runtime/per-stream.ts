@@ -23,6 +23,13 @@ export interface StreamHandler<S> {
   release?(state: S): void;
   /** When given, queued items are counted so that sources slow down. */
   flow?: FlowControl;
+  /**
+   * When this returns true, an asynchronous `onEnd` does not hold up the other streams' items: the
+   * ending stream's state leaves at once (a later item with its id starts a new stream), its window
+   * punctuation goes out when `onEnd` has finished, and completion waits for it. For operators whose
+   * streams proceed concurrently (batched inference), so one stream's flush does not stall the rest.
+   */
+  endsConcurrently?: () => boolean;
 }
 
 export function errorMessage(e: unknown): string {
@@ -44,6 +51,8 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
       let running = false;
       let sourceDone = false;
       let closed = false;
+      /** Streams ending concurrently (endsConcurrently): their flush promises and states. */
+      const ending = new Map<Promise<void>, S>();
 
       const emit: Emit = (item) => {
         if (!closed) dest.next(item);
@@ -103,9 +112,34 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
             }
             drop(id);
           }
-          if (!closed) dest.complete();
+          if (!ending.size) {
+            if (!closed) dest.complete();
+            return;
+          }
+          void Promise.allSettled([...ending.keys()]).then(() => {
+            if (!closed) dest.complete();
+          });
         };
         next();
+      };
+
+      /** Ends one stream without holding up the queue (endsConcurrently). */
+      const endDetached = (id: string, state: S, r: Promise<void>, item: StreamItem) => {
+        states.delete(id);
+        const done = r.then(
+          () => {
+            if (!ending.delete(done)) return;
+            h.release?.(state);
+            emit(item);
+          },
+          (e) => {
+            if (!ending.delete(done)) return;
+            h.release?.(state);
+            emit(errorItem(id, h.operator, errorMessage(e)));
+            emit(item);
+          },
+        );
+        ending.set(done, state);
       };
 
       const pump = () => {
@@ -155,12 +189,14 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
               emit(item);
             };
             let r: MaybePromise;
+            const state = stateOf(id);
             try {
-              r = h.onEnd?.(stateOf(id), emit);
+              r = h.onEnd?.(state, emit);
             } catch (e) {
               fail(id, e);
               return close();
             }
+            if (isPromise(r) && h.endsConcurrently?.()) return endDetached(id, state, r, item);
             if (isPromise(r)) {
               return r.then(close, (e) => {
                 fail(id, e);
@@ -195,6 +231,8 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
         closed = true;
         sub.unsubscribe();
         for (const id of [...states.keys()]) drop(id);
+        for (const state of ending.values()) h.release?.(state);
+        ending.clear();
         if (queue.length) h.flow?.release(queue.length);
         queue.length = 0;
       };
