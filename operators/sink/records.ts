@@ -56,21 +56,25 @@ export function sttCsvError(e: ErrorItem): string {
 /** Seconds with two decimals, for the human-readable format. */
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
+/** The JSONL record of a transcript (also what the WebSocket server sends): the item without `kind`. */
+export function transcriptObject(t: TranscriptItem): Record<string, unknown> {
+  const rec: Record<string, unknown> = {
+    streamId: t.streamId,
+    text: t.text,
+    isFinal: t.isFinal,
+    confidence: t.confidence,
+    utteranceNumber: t.utteranceNumber,
+    startMs: t.startMs,
+    endMs: t.endMs,
+  };
+  if (t.words) rec.words = t.words;
+  return rec;
+}
+
 export function transcriptRecord(t: TranscriptItem, format: LineFormat): string {
   switch (format) {
-    case 'jsonl': {
-      const rec: Record<string, unknown> = {
-        streamId: t.streamId,
-        text: t.text,
-        isFinal: t.isFinal,
-        confidence: t.confidence,
-        utteranceNumber: t.utteranceNumber,
-        startMs: t.startMs,
-        endMs: t.endMs,
-      };
-      if (t.words) rec.words = t.words;
-      return JSON.stringify(rec) + '\n';
-    }
+    case 'jsonl':
+      return JSON.stringify(transcriptObject(t)) + '\n';
     case 'csv':
       return csvRow(['transcript', t.streamId, t.text, t.isFinal, t.confidence, t.utteranceNumber, t.startMs, t.endMs]);
     case 'text':

@@ -6,7 +6,6 @@
  * server -> client: {"type":"ready",...}, {"type":"partial"|"final",...transcript record},
  *                   {"type":"error","message",...}, {"type":"end",...}, then the close frame.
  */
-import type { TranscriptItem } from '../../toolkit/items.js';
 
 /** Close codes; 4xxx are this protocol's own. Each closes one session only. */
 export const CLOSE = {
@@ -43,20 +42,8 @@ export interface StartMessage {
   channels?: number;
 }
 
-/** The same record as the JSONL sink's: the transcript item without its `kind` tag. */
-export function transcriptRecord(t: TranscriptItem): Record<string, unknown> {
-  const record: Record<string, unknown> = {
-    streamId: t.streamId,
-    text: t.text,
-    isFinal: t.isFinal,
-    confidence: t.confidence,
-    utteranceNumber: t.utteranceNumber,
-    startMs: t.startMs,
-    endMs: t.endMs,
-  };
-  if (t.words) record.words = t.words;
-  return record;
-}
+/** The same record as the JSONL sink's (one definition, in the Sink). */
+export { transcriptObject as transcriptRecord } from '../sink/records.js';
 
 export class ProtocolViolation extends Error {
   constructor(
