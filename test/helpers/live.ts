@@ -1,4 +1,5 @@
 /** Shared by the live-input tests: the clip, the bundled model, the file graph's transcript, CER. */
+import { readWavFile } from '../../bench/common.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,28 +11,9 @@ import { runPlan } from '../../toolkit/runtime/run.js';
 export const MODEL = join(TOOLKIT_ROOT, 'models/stt-en-char-fastconformer-ctc/model.onnx');
 export const CLIP = join(TOOLKIT_ROOT, 'samples/audio/librivox-0880.wav');
 
-/** 16-bit PCM mono WAV samples (the shipped clips), as floats. */
+/** The clip's samples as floats (one WAV reader for tests and benches: bench/common.ts). */
 export function readWavMono(path: string): Float32Array {
-  const buf = readFileSync(path);
-  let at = 12;
-  let fmtBits = 0;
-  let channels = 1;
-  while (at + 8 <= buf.length) {
-    const id = buf.toString('ascii', at, at + 4);
-    const size = buf.readUInt32LE(at + 4);
-    if (id === 'fmt ') {
-      channels = buf.readUInt16LE(at + 10);
-      fmtBits = buf.readUInt16LE(at + 22);
-    } else if (id === 'data') {
-      if (fmtBits !== 16 || channels !== 1) throw new Error(`${path}: expected 16-bit mono PCM`);
-      const n = Math.floor(Math.min(size, buf.length - at - 8) / 2);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = buf.readInt16LE(at + 8 + 2 * i) / 32768;
-      return out;
-    }
-    at += 8 + size + (size & 1);
-  }
-  throw new Error(`${path}: no data chunk`);
+  return readWavFile(path).samples;
 }
 
 const fileTranscripts = new Map<string, Promise<string>>();
