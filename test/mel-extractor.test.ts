@@ -8,29 +8,11 @@ import { punct } from '../toolkit/items.js';
 import { MelExtractor, melExtractor, MelStream, MelTables, resolveConfig, framesFor } from '../operators/mel-extractor/index.js';
 import { RealFft, naivePower } from '../operators/mel-extractor/fft.js';
 import type { MelExtractorParams } from '../operators/mel-extractor/config.js';
+import { readWavFile } from '../bench/common.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/mel');
 
-/** 16-bit mono PCM WAV -> float samples (int16 / 32768). */
-function readWav(path: string): { samples: Float32Array; sampleRate: number } {
-  const b = readFileSync(path);
-  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${path}: not a WAV`);
-  let off = 12;
-  let sampleRate = 0;
-  while (off + 8 <= b.length) {
-    const id = b.toString('ascii', off, off + 4);
-    const size = b.readUInt32LE(off + 4);
-    if (id === 'fmt ') sampleRate = b.readUInt32LE(off + 12);
-    if (id === 'data') {
-      const n = size >> 1;
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(off + 8 + 2 * i) / 32768;
-      return { samples, sampleRate };
-    }
-    off += 8 + size + (size & 1);
-  }
-  throw new Error(`${path}: no data chunk`);
-}
+const readWav = readWavFile;
 
 interface Fixture {
   name: string;
