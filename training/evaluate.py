@@ -27,20 +27,14 @@ from check_export import read_wav, stream_onnx, stream_torch  # noqa: E402
 from export_onnx import DEFAULT_OUT, load_model  # noqa: E402
 from model import BLANK, ids_to_text  # noqa: E402
 from nemo_features import nemo_mel  # noqa: E402
-from train import edit_distance  # noqa: E402
+from train import edit_distance, greedy  # noqa: E402
 
 torch.set_num_threads(1)
 SETS = ["flite-slt", "espeak-m3", "espeak-f2", "so762-test", "librivox"]
 
 
 def greedy_text(lp):
-    ids = np.asarray(lp).argmax(-1).tolist()
-    out, last = [], None
-    for i in ids:
-        if i != last and i != BLANK:
-            out.append(i)
-        last = i
-    return ids_to_text(out)
+    return greedy(np.asarray(lp), len(lp))
 
 
 def main():
