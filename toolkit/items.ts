@@ -95,12 +95,42 @@ export interface UtteranceItem {
   endMs: number;
 }
 
-export type StreamItem = AudioItem | FeaturesItem | LogprobsItem | TranscriptItem | PunctItem | ErrorItem | UtteranceItem;
+/**
+ * Consistent-region marker (SPL consistent regions; the Chandy-Lamport barrier): a source places it
+ * in-band after the items up to `position`; every stateful operator adds its state for `streamId` as it
+ * stands once everything before the marker has gone through it, and passes the marker on. What reaches
+ * the end of the graph is a snapshot of the whole pipeline for that stream, consistent with `position`.
+ */
+export interface CheckpointItem {
+  kind: 'checkpoint';
+  streamId: string;
+  /** The source's position (opaque to the operators; a Redis stream entry id). */
+  position: string;
+  /** 1, 2, ... per stream. */
+  seq: number;
+  /** Node id -> that operator's serialised state (v8 serialisation; see runtime/snapshot.ts). */
+  states: Record<string, Uint8Array>;
+  /** Node ids of stateful operators that cannot snapshot (the checkpoint is then unusable). */
+  unsupported?: string[];
+}
+
+/**
+ * The counterpart of a checkpoint: before replaying a stream from a checkpoint's position, the source
+ * sends this; each stateful operator replaces its state for `streamId` with the one stored under its
+ * node id (or starts fresh when there is none) and passes it on.
+ */
+export interface RestoreItem {
+  kind: 'restore';
+  streamId: string;
+  states: Record<string, Uint8Array>;
+}
+
+export type StreamItem = AudioItem | FeaturesItem | LogprobsItem | TranscriptItem | PunctItem | ErrorItem | UtteranceItem | CheckpointItem | RestoreItem;
 export type ItemKind = StreamItem['kind'];
 /** Kinds a node produces (what the graph loader checks between wired nodes); markers are not among them. */
-export type DataKind = Exclude<ItemKind, 'punct' | 'error' | 'utterance'>;
+export type DataKind = Exclude<ItemKind, 'punct' | 'error' | 'utterance' | 'checkpoint' | 'restore'>;
 /** Kinds a stateful operator may consume (its data kinds, and utterance markers when it honours them). */
-export type ConsumedKind = DataKind | 'utterance';
+export type ConsumedKind = DataKind | 'utterance' | 'checkpoint';
 
 export const DATA_KINDS: readonly DataKind[] = ['audio', 'features', 'logprobs', 'transcript'];
 

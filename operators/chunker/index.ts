@@ -13,7 +13,7 @@
 import type { AudioItem, UtteranceItem } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
-import { Reblocker, type GapPolicy, type LastPolicy } from './reblock.js';
+import { Reblocker, type GapPolicy, type LastPolicy, type ReblockerSnapshot } from './reblock.js';
 
 export interface ChunkerParams {
   chunkMs: number;
@@ -28,6 +28,12 @@ interface State {
   sampleRate: number;
   /** Utterance markers held until the chunks covering the samples before them are out. */
   markers: UtteranceItem[];
+}
+
+interface Snapshot {
+  sampleRate: number;
+  markers: UtteranceItem[];
+  reblocker?: ReblockerSnapshot;
 }
 
 export const Chunker: StageSpec<ChunkerParams> = {
@@ -54,6 +60,18 @@ export const Chunker: StageSpec<ChunkerParams> = {
       operator: ctx.nodeId,
       accepts: ['audio', 'utterance'],
       open: (streamId) => ({ streamId, sampleRate: 0, markers: [] }),
+      snapshot: (s): Snapshot => ({ sampleRate: s.sampleRate, markers: s.markers, reblocker: s.reblocker?.snapshot() }),
+      restore: (streamId, value) => {
+        const v = value as Snapshot;
+        const chunk = Math.round((v.sampleRate * params.chunkMs) / 1000);
+        const overlap = Math.round((v.sampleRate * params.overlapMs) / 1000);
+        return {
+          streamId,
+          sampleRate: v.sampleRate,
+          markers: v.markers,
+          reblocker: v.reblocker && Reblocker.restore(chunk, overlap, params.gaps, params.last, v.reblocker),
+        };
+      },
       onItem(state, item, emit) {
         if (item.kind === 'utterance') {
           if (!state.reblocker || item.sampleIndex <= state.reblocker.emittedEnd) emit(item);

@@ -17,6 +17,16 @@ export interface Chunk {
   startSample: number;
 }
 
+export interface ReblockerSnapshot {
+  samples: Float32Array;
+  bufStart: number;
+  chunkStart: number;
+  expected: number;
+  origin: number;
+  gapSamples: number;
+  repeatedSamples: number;
+}
+
 export class Reblocker {
   /** Samples held; buf[0] is absolute sample `bufStart`. */
   private buf: Float32Array;
@@ -45,6 +55,32 @@ export class Reblocker {
     this.bufStart = origin;
     this.chunkStart = origin;
     this.expected = origin;
+  }
+
+  /** The whole state as plain values (checkpoints); only the samples still needed are kept. */
+  snapshot(): ReblockerSnapshot {
+    return {
+      samples: this.buf.slice(0, this.len),
+      bufStart: this.bufStart,
+      chunkStart: this.chunkStart,
+      expected: this.expected,
+      origin: this.origin,
+      gapSamples: this.gapSamples,
+      repeatedSamples: this.repeatedSamples,
+    };
+  }
+
+  static restore(chunk: number, overlap: number, gaps: GapPolicy, last: LastPolicy, s: ReblockerSnapshot): Reblocker {
+    const r = new Reblocker(chunk, overlap, s.origin, gaps, last);
+    if (s.samples.length > r.buf.length) r.buf = new Float32Array(s.samples.length * 2);
+    r.buf.set(s.samples);
+    r.len = s.samples.length;
+    r.bufStart = s.bufStart;
+    r.chunkStart = s.chunkStart;
+    r.expected = s.expected;
+    r.gapSamples = s.gapSamples;
+    r.repeatedSamples = s.repeatedSamples;
+    return r;
   }
 
   /** End (exclusive) of the new samples emitted so far. */

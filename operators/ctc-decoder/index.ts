@@ -27,7 +27,7 @@
 import type { LogprobsItem, TranscriptItem, UtteranceItem, WordTiming } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
-import { BeamSearch, GreedySearch, type Search, type Token } from './search.js';
+import { BeamSearch, GreedySearch, type Search, type SearchSnapshot, type Token } from './search.js';
 import { Vocabulary } from './vocabulary.js';
 
 export interface CtcDecoderParams {
@@ -90,6 +90,8 @@ interface State {
   /** Markers seen: results are per utterance only. */
   markers: boolean;
 }
+
+type Snapshot = Omit<State, 'search'> & { search?: SearchSnapshot };
 
 export const CtcDecoder: StageSpec<CtcDecoderParams> = {
   kind: 'CtcDecoder',
@@ -169,6 +171,13 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       accepts: ['logprobs', 'utterance'],
       flow: ctx.flow,
       open: (id) => ({ id, frames: 0, segFrames: 0, frameShiftMs: 0, blankProbSum: 0, lastPartialMs: 0, lastPartialText: '', markers: false }),
+      snapshot: ({ search, ...rest }): Snapshot => ({ ...rest, search: search?.snapshot() }),
+      restore: (id, value) => {
+        const { search, ...rest } = value as Snapshot;
+        const state: State = { ...rest, id };
+        if (search) state.search = search.kind === 'greedy' ? GreedySearch.restore(search) : BeamSearch.restore(p.beamWidth, p.hotwordBoost, search);
+        return state;
+      },
       onItem(st, it, emit) {
         if (vocabError) throw vocabError;
         if (it.kind === 'utterance') {

@@ -24,7 +24,14 @@ export interface Search {
   feed(data: Float32Array, nFrames: number, vocab: number, startFrame: number): void;
   /** The current best token sequence. */
   best(): Token[];
+  /** The search state as plain values (checkpoints); see `restoreSearch`. */
+  snapshot(): SearchSnapshot;
 }
+
+export type SearchSnapshot =
+  | { kind: 'greedy'; blank: number; last: number; tokens: Token[] }
+  /** Prefix nodes share parents and hotword-trie nodes: V8 serialisation keeps those references. */
+  | { kind: 'beam'; blank: number; beams: unknown[]; root: unknown };
 
 export class GreedySearch implements Search {
   private last = -1;
@@ -60,6 +67,17 @@ export class GreedySearch implements Search {
 
   best(): Token[] {
     return this.tokens.map((t) => ({ ...t }));
+  }
+
+  snapshot(): SearchSnapshot {
+    return { kind: 'greedy', blank: this.blank, last: this.last, tokens: this.tokens };
+  }
+
+  static restore(s: Extract<SearchSnapshot, { kind: 'greedy' }>): GreedySearch {
+    const g = new GreedySearch(s.blank);
+    g.last = s.last;
+    g.tokens.push(...s.tokens);
+    return g;
   }
 }
 
@@ -98,7 +116,7 @@ function lse(a: number, b: number): number {
 
 export class BeamSearch implements Search {
   private beams: Beam[];
-  private readonly root: TrieNode = { children: new Map(), depth: 0, end: false };
+  private root: TrieNode = { children: new Map(), depth: 0, end: false };
 
   constructor(
     private readonly blank: number,
@@ -122,6 +140,18 @@ export class BeamSearch implements Search {
     }
     const rootNode: Node = { id: -1, parent: null, startFrame: 0, endFrame: 0, prob: 0, hw: this.root, partial: 0, boost: 0 };
     this.beams = [{ node: rootNode, pb: 0, pnb: NEG }];
+  }
+
+  snapshot(): SearchSnapshot {
+    return { kind: 'beam', blank: this.blank, beams: this.beams, root: this.root };
+  }
+
+  /** A search resumed from `snapshot()` (decoded in one piece, so the shared references hold). */
+  static restore(beamWidth: number, boost: number, s: Extract<SearchSnapshot, { kind: 'beam' }>): BeamSearch {
+    const b = new BeamSearch(s.blank, beamWidth, [], boost);
+    b.beams = s.beams as Beam[];
+    b.root = s.root as TrieNode;
+    return b;
   }
 
   private extend(parent: Node, id: number, frame: number, prob: number): Node {

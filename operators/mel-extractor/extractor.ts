@@ -70,6 +70,16 @@ export class MelTables {
 /** Called with the frames that became complete: time-major [nFrames x nMels], first frame index startFrame. */
 export type FrameSink = (data: Float32Array, nFrames: number, startFrame: number) => void;
 
+export interface MelStreamSnapshot {
+  buf: Float64Array;
+  bufStart: number;
+  prev: number;
+  n: number;
+  next: number;
+  ended: boolean;
+  collected: Float64Array;
+}
+
 export class MelStream {
   private readonly cfg: MelConfig;
   private readonly hop: number;
@@ -113,6 +123,37 @@ export class MelStream {
 
   get samplesSeen(): number {
     return this.n;
+  }
+
+  /** The stream's state as plain values (checkpoints): the samples later frames still need, counters. */
+  snapshot(): MelStreamSnapshot {
+    return {
+      buf: this.buf.slice(0, this.bufLen),
+      bufStart: this.bufStart,
+      prev: this.prev,
+      n: this.n,
+      next: this.next,
+      ended: this.ended,
+      collected: this.collected.slice(0, this.next * this.nMels),
+    };
+  }
+
+  static restore(tables: MelTables, s: MelStreamSnapshot): MelStream {
+    const m = new MelStream(tables);
+    if (s.buf.length > m.buf.length) m.buf = new Float64Array(s.buf.length * 2);
+    m.buf.fill(0);
+    m.buf.set(s.buf);
+    m.bufLen = s.buf.length;
+    m.bufStart = s.bufStart;
+    m.prev = s.prev;
+    m.n = s.n;
+    m.next = s.next;
+    m.ended = s.ended;
+    if (s.collected.length) {
+      m.reserve(s.next);
+      m.collected.set(s.collected);
+    }
+    return m;
   }
 
   get framesEmitted(): number {

@@ -19,7 +19,7 @@ import type { FeaturesItem, StreamItem, UtteranceItem } from '../../toolkit/item
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream, type Emit } from '../../toolkit/runtime/per-stream.js';
 import { configProblems, MEL_PARAMS, PRESETS, resolveConfig, type MelConfig, type MelExtractorParams } from './config.js';
-import { MelStream, MelTables } from './extractor.js';
+import { MelStream, MelTables, type MelStreamSnapshot } from './extractor.js';
 
 export { PRESETS, resolveConfig, framesFor, type MelConfig, type MelExtractorParams } from './config.js';
 export { MelStream, MelTables, perFeatureNormalize } from './extractor.js';
@@ -37,6 +37,8 @@ interface State {
   /** The last item was a marker (a gap in the audio may follow). */
   afterMarker: boolean;
 }
+
+type Snapshot = Omit<State, 'id' | 'mel'> & { mel: MelStreamSnapshot };
 
 export const MelExtractor: StageSpec<MelExtractorParams> = {
   kind: 'MelExtractor',
@@ -107,6 +109,11 @@ export const MelExtractor: StageSpec<MelExtractorParams> = {
       operator: ctx.nodeId,
       accepts: ['audio', 'utterance'],
       open: (id) => ({ id, mel: new MelStream(tables), sampleBase: 0, frameBase: 0, nextFrame: 0, held: [], afterMarker: false }),
+      snapshot: ({ id: _, mel, ...rest }): Snapshot => ({ ...rest, mel: mel.snapshot() }),
+      restore: (id, value) => {
+        const v = value as Snapshot;
+        return { ...v, id, mel: MelStream.restore(tables, v.mel) };
+      },
       onItem: (s, item, emit) => {
         if (item.kind === 'utterance') {
           s.held.push(item);

@@ -29,6 +29,11 @@ export interface ContractStream {
   end(emit: EmitFrames): Promise<void>;
   /** Frees buffers and caches; the stream must not be used afterwards. */
   release(): void;
+  /**
+   * The stream's state as plain values (checkpoints), taken between pushes; absent when the contract
+   * cannot snapshot (the checkpoint is then marked unusable and a failover replays the stream whole).
+   */
+  snapshot?(): unknown;
 }
 
 export interface ContractModel {
@@ -42,7 +47,8 @@ export interface ContractModel {
   input: 'features' | 'audio';
   /** The blank id for an output of `vocab` log-probs per frame (params and contract decide). */
   blankFor(vocab: number): number;
-  openStream(streamId: string): ContractStream;
+  /** A new stream, or (`from`: a value of `ContractStream.snapshot`) one resumed where the snapshot was taken. */
+  openStream(streamId: string, from?: unknown): ContractStream;
 }
 
 /** What every contract module gets. */

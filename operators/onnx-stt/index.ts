@@ -14,9 +14,10 @@
  * ```
  */
 import { resolve } from 'node:path';
-import type { LogprobsItem, StreamItem } from '../../toolkit/items.js';
+import type { CheckpointItem, LogprobsItem, StreamItem } from '../../toolkit/items.js';
 import { stageFactory, type Logger, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
+import { withState, withUnsupported } from '../../toolkit/runtime/snapshot.js';
 import { commandExtensions, commandHelp } from '../../toolkit/cli/extensions.js';
 import { CONTRACTS, type ContractModel, type ContractName, type ContractStream, type FramesOut, type RunMode } from './contract.js';
 import { DegeneracyTracker } from './degenerate.js';
@@ -143,6 +144,16 @@ interface StreamState {
   /** Where the current segment starts in the stream (ms), until its first log-probs went out. */
   segmentStartMs?: number;
   degeneracy: DegeneracyTracker;
+  /** Restored from a checkpoint: the contract stream's snapshot, opened at the next push or end. */
+  resume?: unknown;
+}
+
+/** What a checkpoint holds for one stream. */
+interface Snapshot {
+  nextFrame: number;
+  segmentStartMs?: number;
+  /** The contract stream's own snapshot; undefined between segments. */
+  stream?: unknown;
 }
 
 export const OnnxSTT: StageSpec<OnnxSttParams> = {
@@ -260,24 +271,56 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     let concurrent = false;
     ready.then((m) => (concurrent = m.concurrent), () => {});
 
+    const open = (id: string): StreamState => {
+      if (live >= p.maxStreams) {
+        throw new Error(`${ctx.nodeId}: stream '${id}' rejected: maxStreams (${p.maxStreams}) streams are already open; raise maxStreams or end streams sooner`);
+      }
+      live++;
+      openStates++;
+      return { id, pending: Promise.resolve(), nextFrame: 0, degeneracy: new DegeneracyTracker(p.degenerateFrames) };
+    };
+
+    /** The checkpoint with this stream's state added (between model steps). */
+    const snapshotInto = (st: StreamState, marker: CheckpointItem): CheckpointItem => {
+      if (st.stream && !st.stream.snapshot) return withUnsupported(marker, ctx.nodeId);
+      const value: Snapshot = { nextFrame: st.nextFrame, segmentStartMs: st.segmentStartMs, stream: st.stream ? st.stream.snapshot!() : st.resume };
+      return withState(marker, ctx.nodeId, value);
+    };
+
+    /** Opens the contract stream a restored state left pending. */
+    const resumed = (st: StreamState, model: ContractModel) => {
+      if (!st.stream && st.resume !== undefined) {
+        st.stream = model.openStream(st.id, st.resume);
+        st.resume = undefined;
+      }
+    };
+
     return perStream<StreamState>({
       operator: ctx.nodeId,
-      accepts: ['features', 'audio', 'utterance'],
+      accepts: ['features', 'audio', 'utterance', 'checkpoint'],
       flow: ctx.flow,
       endsConcurrently: () => concurrent,
-      open(id) {
-        if (live >= p.maxStreams) {
-          throw new Error(`${ctx.nodeId}: stream '${id}' rejected: maxStreams (${p.maxStreams}) streams are already open; raise maxStreams or end streams sooner`);
-        }
-        live++;
-        openStates++;
-        return { id, pending: Promise.resolve(), nextFrame: 0, degeneracy: new DegeneracyTracker(p.degenerateFrames) };
+      open,
+      restore(id, value) {
+        const v = value as Snapshot;
+        return { ...open(id), nextFrame: v.nextFrame, segmentStartMs: v.segmentStartMs, resume: v.stream };
       },
       async onItem(st, item, emit) {
         const model = await ready;
+        if (item.kind === 'checkpoint') {
+          if (!model.concurrent) return emit(snapshotInto(st, item));
+          // Batched: after this stream's steps in flight, without holding up the other streams.
+          if (st.failure !== undefined) throw st.failure;
+          st.pending = st.pending.then(() => emit(snapshotInto(st, item)));
+          st.pending.catch((e: unknown) => {
+            st.failure ??= e;
+          });
+          return;
+        }
         if (item.kind === 'utterance') {
           // End the segment like a stream (flush, fresh caches next time), then pass the marker on.
           const finish = async () => {
+            resumed(st, model);
             const stream = st.stream;
             st.stream = undefined;
             st.segmentStartMs = undefined;
@@ -308,6 +351,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           );
         }
         const push = () => {
+          resumed(st, model);
           if (!st.stream) {
             // A new segment (the stream's start, or after an utterance marker).
             st.segmentStartMs = item.kind === 'features' ? item.startFrame * item.frameShiftMs : item.kind === 'audio' ? (item.startSample * 1000) / item.sampleRate : 0;
@@ -326,8 +370,9 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       },
       async onEnd(st, emit) {
         await st.pending;
-        if (!st.stream) return;
         const model = await ready;
+        resumed(st, model);
+        if (!st.stream) return;
         await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
       },
       release(st) {

@@ -20,6 +20,18 @@ import {
 import { Batcher } from './batcher.js';
 import { Tensor } from './session.js';
 
+/** One stream between windows: the frames not yet consumed, the caches, and what was learnt of the model. */
+interface CacheAwareSnapshot {
+  frames: Float32Array;
+  length: number;
+  base: number;
+  cacheChannel: Float32Array;
+  cacheTime: Float32Array;
+  cacheLen: number;
+  subsampling: number | undefined;
+  inShiftMs: number;
+}
+
 export function createCacheAware(o: ContractOptions): ContractModel {
   const d = o.detection;
   const n = d.names;
@@ -46,20 +58,34 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     o.log.verbose(`${o.modelPath}: mode ${o.mode} on a cache-aware model: it is run window by window anyway (same result)`);
   }
 
-  const openStream = (streamId: string): ContractStream => {
+  const openStream = (streamId: string, from?: unknown): ContractStream => {
     const buf = new FrameBuffer(nFeat, W * 2);
-    if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
     // Caches: the model's *_next outputs are fed back as they are (fresh buffers of each run, or views
     // into a batch's output): no copy. The window buffer is reused: a stream has one step in flight.
     let cacheChannel: Float32Array = new Float32Array(channelSize);
     let cacheTime: Float32Array = new Float32Array(timeSize);
     let cacheLen = 0;
+    let subsampling = d.subsampling;
+    let inShiftMs = 10;
+    if (from === undefined) {
+      if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
+    } else {
+      const s = from as CacheAwareSnapshot;
+      if (s.cacheChannel.length !== channelSize || s.cacheTime.length !== timeSize || s.frames.length !== s.length * nFeat) {
+        throw new Error(`stream '${streamId}': the snapshot does not fit ${o.modelPath} (other cache dims): restored with a different model?`);
+      }
+      buf.append(s.frames, s.length);
+      buf.base = s.base;
+      cacheChannel = s.cacheChannel.slice();
+      cacheTime = s.cacheTime.slice();
+      cacheLen = s.cacheLen;
+      subsampling = s.subsampling;
+      inShiftMs = s.inShiftMs;
+    }
     const window = new Float32Array(nFeat * W);
     const lenBuf = new BigInt64Array(1);
     const cacheLenBuf = new BigInt64Array(1);
     batcher.open();
-    let subsampling = d.subsampling;
-    let inShiftMs = 10;
     let released = false;
 
     const run = async (length: number, emit: EmitFrames) => {
@@ -120,6 +146,18 @@ export function createCacheAware(o: ContractOptions): ContractModel {
       async end(emit) {
         if (!released && buf.length > ctxFrames) await run(buf.length, emit);
         buf.length = 0;
+      },
+      snapshot(): CacheAwareSnapshot {
+        return {
+          frames: buf.view(buf.base, buf.end).slice(),
+          length: buf.length,
+          base: buf.base,
+          cacheChannel: cacheChannel.slice(),
+          cacheTime: cacheTime.slice(),
+          cacheLen,
+          subsampling,
+          inShiftMs,
+        };
       },
       release() {
         if (!released) batcher.close();

@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { errorItem, type ConsumedKind, type StreamItem } from '../items.js';
 import type { FlowControl } from './flow.js';
+import { stateIn, withState, withUnsupported } from './snapshot.js';
 
 export type Emit = (item: StreamItem) => void;
 type MaybePromise = void | Promise<void>;
@@ -30,6 +31,15 @@ export interface StreamHandler<S> {
    * streams proceed concurrently (batched inference), so one stream's flush does not stall the rest.
    */
   endsConcurrently?: () => boolean;
+  /**
+   * The stream's state as a plain structured-cloneable value (checkpoint markers). Without it, a
+   * checkpoint names this operator as unable to snapshot. Operators that list 'checkpoint' in `accepts`
+   * get the marker in `onItem` instead and add their state themselves (runtime/snapshot.ts `withState`),
+   * e.g. after their in-flight asynchronous work.
+   */
+  snapshot?(state: S): unknown;
+  /** A state rebuilt from `snapshot`'s value (restore markers). */
+  restore?(streamId: string, value: unknown): S;
 }
 
 export function errorMessage(e: unknown): string {
@@ -204,6 +214,23 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
               });
             }
             close();
+          });
+        } else if (item.kind === 'checkpoint' && !accepts.has('checkpoint')) {
+          enqueue(id, () => {
+            const state = states.get(id);
+            if (failed.has(id) || state === undefined) return emit(item);
+            emit(h.snapshot ? withState(item, h.operator, h.snapshot(state)) : withUnsupported(item, h.operator));
+          });
+        } else if (item.kind === 'restore') {
+          enqueue(id, () => {
+            drop(id);
+            failed.delete(id);
+            const value = stateIn(item, h.operator);
+            if (value !== undefined) {
+              if (!h.restore) throw new Error(`${h.operator} cannot restore a stream's state`);
+              states.set(id, h.restore(id, value));
+            }
+            emit(item);
           });
         } else if (item.kind === 'error') {
           enqueue(id, () => {

@@ -1,0 +1,102 @@
+/**
+ * Operator state snapshots (issue #10): a stream checkpointed after chunk k and restored in a fresh
+ * pipeline (another process, in production) must end with exactly the transcript of an uninterrupted
+ * run. The checkpoint goes in-band through the whole chain, as RedisAudioSource sends it.
+ */
+import { expect } from 'chai';
+import { from, lastValueFrom, toArray, type OperatorFunction } from 'rxjs';
+import { join } from 'node:path';
+import { chunker } from '../operators/chunker/index.js';
+import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import { melExtractor } from '../operators/mel-extractor/index.js';
+import { onnxStt, openStreamStates } from '../operators/onnx-stt/index.js';
+import type { CheckpointItem, StreamItem, TranscriptItem } from '../toolkit/items.js';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../toolkit/runtime/snapshot.js';
+import { CLIP, MODEL, readWavMono } from './helpers/live.js';
+
+const TOKENS = join(TOOLKIT_ROOT, 'models/stt-en-char-fastconformer-ctc/tokens.txt');
+
+function pipeline(opts: { maxBatch?: number; beamWidth?: number; chunkMs?: number } = {}): OperatorFunction<StreamItem, StreamItem> {
+  const stages = [
+    chunker({ chunkMs: opts.chunkMs ?? 160 }),
+    melExtractor({ preset: 'nemo-80' }),
+    onnxStt({ model: MODEL, maxBatch: opts.maxBatch ?? 1 }),
+    ctcDecoder({ tokens: TOKENS, beamWidth: opts.beamWidth ?? 1, partials: false }),
+  ];
+  return (src) => stages.reduce((s, op) => s.pipe(op), src);
+}
+
+/** The clip as audio items of irregular sizes (what a producer might append), per stream id. */
+function audioItems(streamId: string, samples: Float32Array, sizes = [1234, 4000, 777, 2500]): StreamItem[] {
+  const out: StreamItem[] = [];
+  for (let i = 0, k = 0; i < samples.length; k++) {
+    const n = Math.min(sizes[k % sizes.length], samples.length - i);
+    out.push({ kind: 'audio', streamId, samples: samples.subarray(i, i + n), sampleRate: 16000, startSample: i });
+    i += n;
+  }
+  return out;
+}
+
+async function run(items: StreamItem[], op: OperatorFunction<StreamItem, StreamItem>): Promise<StreamItem[]> {
+  return lastValueFrom(from(items).pipe(op, toArray()));
+}
+
+const finals = (items: StreamItem[]) =>
+  items.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal).map((t) => `${t.streamId}: ${t.text}`);
+
+describe('operator state snapshots: checkpoint, restore elsewhere, same transcript', function () {
+  this.timeout(60000);
+  const clip = readWavMono(CLIP);
+
+  for (const variant of [
+    { name: 'greedy, unbatched', opts: {} },
+    { name: 'beam search, batched (maxBatch 4), 2 streams', opts: { maxBatch: 4, beamWidth: 4 }, streams: 2 },
+    { name: 'chunks of 70 ms', opts: { chunkMs: 70 } },
+  ]) {
+    it(variant.name, async () => {
+      const ids = Array.from({ length: variant.streams ?? 1 }, (_, i) => `s${i}`);
+      const perStreamItems = ids.map((id) => audioItems(id, clip));
+      const interleave = (lists: StreamItem[][]) => {
+        const out: StreamItem[] = [];
+        for (let k = 0; k < Math.max(...lists.map((l) => l.length)); k++) for (const l of lists) if (k < l.length) out.push(l[k]);
+        return out;
+      };
+      const whole = finals(await run([...interleave(perStreamItems), ...ids.map((streamId) => ({ kind: 'punct', streamId }) as StreamItem)], pipeline(variant.opts)));
+      expect(whole).to.have.length(ids.length);
+      expect(whole[0]).to.match(/: \w+/);
+
+      for (const k of [1, 7, Math.floor(perStreamItems[0].length / 2)]) {
+        // Run 1: the first k items of each stream, then a checkpoint; the run is abandoned there (no punct).
+        const first = perStreamItems.map((l, i) => [
+          ...l.slice(0, k),
+          { kind: 'checkpoint', streamId: ids[i], position: `pos-${k}`, seq: 1, states: {} } as StreamItem,
+        ]);
+        const out1 = await run(interleave(first), pipeline(variant.opts));
+        const checkpoints = out1.filter((i): i is CheckpointItem => i.kind === 'checkpoint');
+        expect(checkpoints.map((c) => c.streamId).sort()).to.deep.equal(ids);
+        for (const c of checkpoints) {
+          expect(c.unsupported ?? []).to.deep.equal([]);
+          // Early on, operators that have seen nothing yet have no state (and start fresh on restore).
+          if (k > 7) expect(Object.keys(c.states).sort()).to.deep.equal(['Chunker', 'CtcDecoder', 'MelExtractor', 'OnnxSTT']);
+        }
+        // Run 2, a fresh pipeline: restore from the (serialised) checkpoint, then the rest of the audio.
+        const second = perStreamItems.map((l, i) => {
+          const c = decodeCheckpoint(encodeCheckpoint(checkpoints.find((x) => x.streamId === ids[i])!));
+          expect(c.position).to.equal(`pos-${k}`);
+          return [{ kind: 'restore', streamId: ids[i], states: c.states } as StreamItem, ...l.slice(k), { kind: 'punct', streamId: ids[i] } as StreamItem];
+        });
+        const resumed = finals(await run(interleave(second), pipeline(variant.opts)));
+        expect(resumed, `restored after item ${k}`).to.deep.equal(whole);
+      }
+      expect(openStreamStates()).to.be.at.most(ids.length * 3); // the abandoned runs are released on unsubscribe
+    });
+  }
+
+  it('a restore marker with no state for an operator starts that stream fresh', async () => {
+    const items = audioItems('x', clip);
+    const whole = finals(await run([...items, { kind: 'punct', streamId: 'x' }], pipeline()));
+    const fresh = finals(await run([{ kind: 'restore', streamId: 'x', states: {} }, ...items, { kind: 'punct', streamId: 'x' }], pipeline()));
+    expect(fresh).to.deep.equal(whole);
+  });
+});
