@@ -16,3 +16,5 @@ export { OnnxSTT, onnxStt } from '../operators/onnx-stt/index.js';
 export { CtcDecoder, ctcDecoder } from '../operators/ctc-decoder/index.js';
 export { Sink, sink, sinkTo } from '../operators/sink/index.js';
 export { VadSegmenter, vadSegmenter } from '../operators/vad-segmenter/index.js';
+export { encodeState, decodeState, withState, encodeCheckpoint, decodeCheckpoint } from './runtime/snapshot.js';
+export { RedisAudioSource, redisAudioSource, RedisResultSink, redisResultSink, produceFiles, collectResults, RedisKeys } from '../operators/redis/index.js';

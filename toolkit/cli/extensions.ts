@@ -16,3 +16,6 @@ export const commandExtensions: Record<string, CommandExtension> = {};
 
 /** `streamsx-stt <command> --help` text for contributed commands. */
 export const commandHelp: Record<string, string> = {};
+
+/** Contributed commands that parse their own options (the raw arguments after the command name). */
+export const ownArgsCommands = new Set<string>();

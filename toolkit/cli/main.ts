@@ -7,7 +7,7 @@ import { consoleLogger } from '../operator.js';
 import { resolveAsset } from '../paths.js';
 import { runPlan } from '../runtime/run.js';
 import { errorText } from '../../operators/sink/records.js';
-import { commandExtensions, commandHelp } from './extensions.js';
+import { commandExtensions, commandHelp, ownArgsCommands } from './extensions.js';
 import { operatorsMarkdown, operatorsText, withOperatorsTable } from './operators-table.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -19,6 +19,8 @@ Usage:
   streamsx-stt operators [--markdown | --readme README.md]
   streamsx-stt inspect <model.onnx> [--json]
   streamsx-stt serve [graph.yaml] [--port 8080] [--host 127.0.0.1] [--param name=value]...
+  streamsx-stt worker [graph.yaml] [--redis redis://127.0.0.1:6379] [--param name=value]...
+  streamsx-stt produce [--redis URL] [--wait] <file.wav>...
   streamsx-stt <command> --help
 
 Exit status: 0 success, 1 some stream failed (the others' results are complete), 2 bad usage or graph.`;
@@ -52,6 +54,10 @@ function parseParams(values: string[] | undefined): Record<string, string> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  const own = argv[0] !== undefined && ownArgsCommands.has(argv[0]) ? commandExtensions[argv[0]] : undefined;
+  if (own && !argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+    return own(argv.slice(1), { json: false, log: consoleLogger(argv.includes('--verbose') || argv.includes('-v')) });
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,0 +1,245 @@
+/**
+ * RedisAudioSource: a worker's input. Claims sessions from the sessions stream's consumer group (new
+ * ones with XREADGROUP, those of dead workers with XAUTOCLAIM once idle for `failoverMs`), reads each
+ * claimed session's audio stream in order, and every `checkpointEvery` entries places a checkpoint
+ * marker in-band (RedisResultSink stores what comes out of the graph). A session claimed with a
+ * checkpoint is first restored (a restore marker carrying every operator's state) and replayed from
+ * the checkpoint's entry. The session's owner hash fences every write, and a heartbeat keeps the claim.
+ */
+import { hostname } from 'node:os';
+import { Observable } from 'rxjs';
+import type { Redis } from 'ioredis';
+import type { StreamItem } from '../../toolkit/items.js';
+import { punct } from '../../toolkit/items.js';
+import type { OperatorContext, SourceSpec } from '../../toolkit/operator.js';
+import { decodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
+import { connect, DEFAULT_REDIS_URL } from './connection.js';
+import { fieldsOf, RedisKeys, samplesOf } from './keys.js';
+import { claimSession, heartbeat } from './scripts.js';
+
+export interface RedisAudioSourceParams {
+  url: string;
+  prefix: string;
+  group: string;
+  consumer: string;
+  maxSessions: number;
+  checkpointEvery: number;
+  failoverMs: number;
+  blockMs: number;
+  idleExitMs: number;
+}
+
+export const redisParamsSchema = {
+  url: { type: 'string', minLength: 1, default: DEFAULT_REDIS_URL, description: 'Redis URL (redis://host:port[/db]).' },
+  prefix: { type: 'string', pattern: '^[A-Za-z0-9_.:-]+$', default: 'stt', description: 'Key prefix shared with producers and result consumers.' },
+  group: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'workers', description: 'Consumer group of the workers.' },
+  consumer: { type: 'string', default: '', description: "This worker's consumer name, the same in source and sink ('' = <hostname>-<pid>)." },
+} as const;
+
+export function consumerName(p: { consumer: string }): string {
+  return p.consumer || `${hostname()}-${process.pid}`;
+}
+
+interface Session {
+  id: string;
+  /** The session's entry in the sessions stream (acknowledged when it is done). */
+  entry: string;
+  /** Last audio entry read. */
+  offset: string;
+  seq: number;
+  sinceCheckpoint: number;
+  sampleRate: number;
+}
+
+const HAND_BACK_IDLE_MS = 2 ** 31 - 1;
+
+export const RedisAudioSource: SourceSpec<RedisAudioSourceParams> = {
+  kind: 'RedisAudioSource',
+  role: 'source',
+  description:
+    'Worker input on Redis Streams: claims sessions in a consumer group (failover with XAUTOCLAIM), reads their audio in order, checkpoints every N entries, resumes claimed sessions from their checkpoint.',
+  output: 'audio',
+  params: {
+    type: 'object',
+    properties: {
+      ...redisParamsSchema,
+      maxSessions: { type: 'integer', minimum: 1, default: 16, description: 'Sessions this worker reads at once.' },
+      checkpointEvery: { type: 'integer', minimum: 0, default: 25, description: 'Audio entries between checkpoints (0: never; a failover then replays the session from its start).' },
+      failoverMs: { type: 'integer', minimum: 100, default: 5000, description: "A session whose worker has not renewed its claim for this long is taken over (the dead worker's)." },
+      blockMs: { type: 'integer', minimum: 1, maximum: 10000, default: 200, description: 'Longest wait for new audio in one read.' },
+      idleExitMs: { type: 'integer', minimum: 0, default: 0, description: 'End (the worker exits) after this long with no session to work on; 0: run until stopped.' },
+    },
+  },
+  create: (p, ctx) =>
+    new Observable<StreamItem>((dest) => {
+      let stopped = false;
+      const stop = () => {
+        stopped = true;
+      };
+      ctx.signal?.addEventListener('abort', stop, { once: true });
+      run(p, ctx, (item) => dest.next(item), () => stopped).then(
+        () => dest.complete(),
+        (e: unknown) => dest.error(e),
+      );
+      return () => {
+        stopped = true;
+        ctx.signal?.removeEventListener('abort', stop);
+      };
+    }),
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item: StreamItem) => void, stopped: () => boolean): Promise<void> {
+  const keys = new RedisKeys(p.prefix);
+  const me = consumerName(p);
+  const redis = await connect(p.url, `${ctx.nodeId} (RedisAudioSource)`);
+  const active = new Map<string, Session>();
+  /** Ended sessions whose results are still being written: their claim is kept until RedisResultSink completes them. */
+  const draining = new Map<string, Session>();
+  let lastBeat = Date.now();
+  let idleSince = Date.now();
+  let lastClaimTry = 0;
+  let warnedAt = 0;
+
+  try {
+    await redis.xgroup('CREATE', keys.sessions, p.group, '0', 'MKSTREAM').catch((e: Error) => {
+      if (!/BUSYGROUP/.test(e.message)) throw e;
+    });
+
+    const start = async (entry: string, flat: Buffer[]) => {
+      const f = fieldsOf(flat);
+      const id = f.get('session')?.toString();
+      if (!id) {
+        ctx.log.warn(`${ctx.nodeId}: sessions entry ${entry} has no 'session' field; acknowledged and skipped`);
+        await redis.xack(keys.sessions, p.group, entry);
+        return;
+      }
+      const ckpt = (await claimSession(redis, [keys.owner(id), keys.checkpoint(id)], [me, entry])) as Buffer | null;
+      const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000) };
+      if (ckpt) {
+        const c = decodeCheckpoint(ckpt);
+        s.offset = c.position;
+        s.seq = c.seq;
+        emit({ kind: 'restore', streamId: id, states: c.states });
+        ctx.log.info(`${ctx.nodeId}: session '${id}' taken over; resumed from checkpoint ${c.seq} (after entry ${c.position})`);
+      }
+      active.set(id, s);
+    };
+
+    const claim = async () => {
+      const room = p.maxSessions - active.size;
+      if (room <= 0) return;
+      // Sessions of workers that stopped renewing their claim come first: they are the oldest.
+      const [, reclaimed] = (await redis.callBuffer('XAUTOCLAIM', keys.sessions, p.group, me, p.failoverMs, '0-0', 'COUNT', room)) as unknown as [
+        Buffer,
+        Array<[Buffer, Buffer[]] | null>,
+      ];
+      for (const e of reclaimed) if (e && e[1]) await start(e[0].toString(), e[1]);
+      const left = p.maxSessions - active.size;
+      if (left <= 0) return;
+      const fresh = (await redis.callBuffer('XREADGROUP', 'GROUP', p.group, me, 'COUNT', left, 'STREAMS', keys.sessions, '>')) as
+        | Array<[Buffer, Array<[Buffer, Buffer[]]>]>
+        | null;
+      for (const [, entries] of fresh ?? []) for (const [entry, flat] of entries) await start(entry.toString(), flat);
+    };
+
+    const beat = async (idleMs = 0) => {
+      const all = [...active.values(), ...draining.values()];
+      if (!all.length) return;
+      const kept = (await heartbeat(redis, [keys.sessions, ...all.map((s) => keys.owner(s.id))], [p.group, me, idleMs, ...all.map((s) => s.entry)])) as number[];
+      all.forEach((s, i) => {
+        if (kept[i]) return;
+        if (draining.delete(s.id)) return; // completed by the sink
+        if (active.delete(s.id)) {
+          ctx.log.warn(`${ctx.nodeId}: session '${s.id}' was taken over by another worker; dropping it here`);
+          emit({ kind: 'restore', streamId: s.id, states: {} }); // frees its state in every operator, emits nothing
+        }
+      });
+    };
+
+    const read = async () => {
+      const ids = [...active.keys()];
+      const reply = (await redis.xreadBuffer(
+        'COUNT',
+        32,
+        'BLOCK',
+        p.blockMs,
+        'STREAMS',
+        ...ids.map((id) => keys.audio(id)),
+        ...ids.map((id) => active.get(id)!.offset),
+      )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      for (const [key, entries] of reply ?? []) {
+        const id = key.toString().slice(keys.audio('').length);
+        const s = active.get(id);
+        if (!s) continue;
+        for (const [entryId, flat] of entries) {
+          s.offset = entryId.toString();
+          const f = fieldsOf(flat);
+          if (f.has('end')) {
+            active.delete(id);
+            draining.set(id, s);
+            emit(punct(id));
+            break;
+          }
+          const bytes = f.get('f32');
+          const startSample = Number(f.get('start')?.toString());
+          if (!bytes || !Number.isInteger(startSample) || startSample < 0) {
+            emit({ kind: 'error', streamId: id, operator: ctx.nodeId, message: `session '${id}': audio entry ${s.offset} has no f32 samples or no valid start` });
+            active.delete(id);
+            draining.set(id, s);
+            emit(punct(id));
+            break;
+          }
+          emit({ kind: 'audio', streamId: id, samples: samplesOf(bytes), sampleRate: Number(f.get('rate')?.toString() ?? s.sampleRate), startSample });
+          if (p.checkpointEvery > 0 && ++s.sinceCheckpoint >= p.checkpointEvery) {
+            s.sinceCheckpoint = 0;
+            emit({ kind: 'checkpoint', streamId: id, position: s.offset, seq: ++s.seq, states: {} });
+          }
+        }
+      }
+    };
+
+    while (!stopped()) {
+      try {
+        const now = Date.now();
+        if (now - lastBeat >= p.failoverMs / 4) {
+          lastBeat = now;
+          await beat();
+        }
+        if (active.size < p.maxSessions && now - lastClaimTry >= Math.min(100, p.blockMs)) {
+          lastClaimTry = now;
+          await claim();
+        }
+        if (active.size) {
+          idleSince = Date.now();
+          await ctx.flow.ready();
+          await read();
+        } else {
+          if (p.idleExitMs > 0 && !draining.size && Date.now() - idleSince >= p.idleExitMs) break;
+          await sleep(Math.min(p.blockMs, 100));
+        }
+      } catch (e) {
+        if (stopped()) break;
+        if (Date.now() - warnedAt > 5000) {
+          warnedAt = Date.now();
+          ctx.log.warn(`${ctx.nodeId}: Redis ${p.url}: ${(e as Error).message}; retrying`);
+        }
+        await sleep(500);
+      }
+    }
+    // Stopped: hand the unfinished sessions back at once (their claim made idle), and drop their state
+    // here so that completing the graph does not flush half a session as if it had ended.
+    if (active.size) {
+      const open = [...active.values()];
+      draining.clear();
+      await beat(HAND_BACK_IDLE_MS).catch(() => {});
+      for (const s of open) emit({ kind: 'restore', streamId: s.id, states: {} });
+      ctx.log.info(`${ctx.nodeId}: handed ${open.length} unfinished session(s) back to the group`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export { HAND_BACK_IDLE_MS };

@@ -1,0 +1,138 @@
+/**
+ * RedisResultSink: a worker's output. Writes each session's final transcripts (and partials, if asked)
+ * to the results stream, de-duplicated by (session, utterance) so that a session replayed after a
+ * failover shows each final once; stores the checkpoints that come out of the graph (read position +
+ * every operator's state) for the session; and when a session ends, writes its end record, acknowledges
+ * it in the consumer group and deletes its keys. Every write is fenced by the session's owner hash.
+ * Passes every item through.
+ */
+import { Observable } from 'rxjs';
+import type { Redis } from 'ioredis';
+import type { StreamItem, TranscriptItem } from '../../toolkit/items.js';
+import type { StageSpec } from '../../toolkit/operator.js';
+import { encodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
+import { transcriptObject } from '../sink/records.js';
+import { consumerName, redisParamsSchema } from './audio-source.js';
+import { connect, DEFAULT_REDIS_URL } from './connection.js';
+import { RedisKeys } from './keys.js';
+import { completeSession, writeCheckpoint, writeResult } from './scripts.js';
+
+export interface RedisResultSinkParams {
+  url: string;
+  prefix: string;
+  group: string;
+  consumer: string;
+  partials: boolean;
+  maxResultsLength: number;
+}
+
+export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
+  kind: 'RedisResultSink',
+  role: 'stage',
+  description:
+    "Worker output on Redis Streams: each session's finals once (de-duplicated by session and utterance), its checkpoints, and its end (acknowledged in the group); passes every item through.",
+  input: ['transcript'],
+  output: 'transcript',
+  params: {
+    type: 'object',
+    properties: {
+      ...redisParamsSchema,
+      partials: { type: 'boolean', default: false, description: 'Also write partial results (not de-duplicated: a replay may repeat some).' },
+      maxResultsLength: { type: 'integer', minimum: 0, default: 100000, description: 'Trim the results stream to about this many entries (0: never).' },
+    },
+  },
+  create: (p, ctx) => (source$) =>
+    new Observable<StreamItem>((dest) => {
+      const keys = new RedisKeys(p.prefix);
+      const me = consumerName(p);
+      const role = `${ctx.nodeId} (RedisResultSink)`;
+      const client = connect(p.url, role);
+      client.catch(() => {});
+      let outstanding = Promise.resolve();
+      const lost = new Set<string>();
+      let warnedUnsupported = false;
+
+      /** Writes go out in item order on one connection; the stream waits for them only at its end. */
+      const write = (what: string, streamId: string, fn: (r: Redis) => Promise<unknown>, onReply?: (reply: unknown) => void) => {
+        ctx.flow.hold();
+        const w = client.then(fn).then(
+          (reply) => {
+            if (reply === -1 && !lost.has(streamId)) {
+              lost.add(streamId);
+              ctx.log.warn(`${ctx.nodeId}: session '${streamId}' is owned by another worker now; its results from here are theirs`);
+            }
+            onReply?.(reply);
+          },
+          (e: unknown) => ctx.log.warn(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`),
+        );
+        outstanding = outstanding.then(() => w).finally(() => ctx.flow.release());
+      };
+
+      const resultFields = (t: TranscriptItem) => [
+        'session', t.streamId, 'type', t.isFinal ? 'final' : 'partial', 'utterance', String(t.utteranceNumber), 'text', t.text, 'json', JSON.stringify(transcriptObject(t)),
+      ];
+      const trim = p.maxResultsLength > 0 ? (r: Redis) => r.xtrim(keys.results, 'MAXLEN', '~', p.maxResultsLength) : undefined;
+
+      const handle = (item: StreamItem) => {
+        const id = item.streamId;
+        const fence = [keys.owner(id), keys.seen(id), keys.results];
+        switch (item.kind) {
+          case 'transcript':
+            if (!item.isFinal && !p.partials) return;
+            write(item.isFinal ? 'final result' : 'partial result', id, (r) =>
+              writeResult(r, fence, [me, item.isFinal ? `u${item.utteranceNumber}` : '', ...resultFields(item)]),
+            );
+            return;
+          case 'error':
+            write('error', id, (r) => writeResult(r, fence, [me, 'error', 'session', id, 'type', 'error', 'operator', item.operator, 'text', item.message]));
+            return;
+          case 'checkpoint':
+            if (item.unsupported?.length) {
+              if (!warnedUnsupported) {
+                warnedUnsupported = true;
+                ctx.log.warn(`${ctx.nodeId}: ${item.unsupported.join(', ')} cannot snapshot its state: no checkpoints are stored (a failover replays sessions from their start)`);
+              }
+              return;
+            }
+            write('checkpoint', id, (r) => writeCheckpoint(r, [keys.owner(id), keys.checkpoint(id)], [me, encodeCheckpoint(item)]));
+            return;
+          case 'punct':
+            write('end', id, async (r) => {
+              const reply = await completeSession(
+                r,
+                [keys.owner(id), keys.checkpoint(id), keys.seen(id), keys.audio(id), keys.sessions, keys.results],
+                [me, p.group, 'session', id, 'type', 'end'],
+              );
+              if (trim) await trim(r);
+              return reply;
+            });
+            return;
+          default:
+            return;
+        }
+      };
+
+      const sub = source$.subscribe({
+        next: (item) => {
+          handle(item);
+          dest.next(item);
+        },
+        error: (e) => dest.error(e),
+        complete: () => {
+          void outstanding.then(async () => {
+            try {
+              (await client).disconnect();
+            } catch (e) {
+              dest.error(e);
+              return;
+            }
+            dest.complete();
+          });
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        void outstanding.then(() => client.then((r) => r.disconnect(), () => {}));
+      };
+    }),
+};
