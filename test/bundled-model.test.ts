@@ -12,7 +12,7 @@ import { cer } from './helpers/live.js';
 /**
  * The bundled model through the shipped graph on the shipped clips: one real human voice (LibriVox)
  * and one synthetic voice the model never heard in training (flite slt). The bounds are the CERs
- * measured for this build (see models/stt-en-char-fastconformer-ctc/README.md) plus a small margin,
+ * measured for this build (see models/stt-en-char-fastconformer-ctc/MODEL_CARD.md) plus a small margin,
  * so a regression in any stage (features, caches, decoding) fails here.
  */
 // Measured with the 21:12 build (step 4973): 55.6 % and 69.8 %. An empty or garbage transcript is ~100 %.
