@@ -2,7 +2,9 @@
  * The benchmarks are not part of the test run, but each one must start and print its table and its
  * RESULT line: every bench runs here with --quick on a 3-second clip (in parallel, a few seconds each).
  * The model benches use the bundled model when it is there, else the cache-aware fixture model
- * (test/fixtures/models/cache_aware.onnx), so they are exercised either way.
+ * (test/fixtures/models/cache_aware.onnx), so they are exercised either way. bench:wer runs --quick on the
+ * two shipped clips (samples/audio), once as it finds the machine and once with PocketSphinx made
+ * unavailable, which must still succeed and say n/a.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
@@ -47,6 +49,8 @@ const BENCHES: Array<{ name: string; script: string; args: string[]; results: st
   },
   { name: 'concurrency', script: 'concurrency.js', args: ['--quick', '--n', '1,2', '--seconds', '1', '--audio', CLIP, ...MODEL], results: ['concurrency'] },
   { name: 'soak', script: 'soak.js', args: ['--quick', '--minutes', '0.02', '--slots', '2', '--audio', CLIP, ...MODEL], results: ['soak'] },
+  { name: 'wer', script: 'wer.js', args: ['--quick', ...MODEL], results: ['wer'] },
+  { name: 'wer-without-pocketsphinx', script: 'wer.js', args: ['--quick', '--pocketsphinx-bin', '/nonexistent/pocketsphinx_continuous', ...MODEL], results: ['wer'] },
 ];
 
 describe(`bench smoke test (each bench --quick on a 3 s clip, ${bundled ? 'bundled model' : 'fixture model: the bundled one is absent'})`, function () {
@@ -72,8 +76,22 @@ describe(`bench smoke test (each bench --quick on a 3 s clip, ${bundled ? 'bundl
   }
 
   it('the model benches say which thread settings they ran with, and the soak leaves no stream state behind', () => {
-    for (const name of ['overhead', 'peer', 'concurrency', 'soak']) expect(runs[name].out).to.match(/thread/);
+    for (const name of ['overhead', 'peer', 'concurrency', 'soak', 'wer']) expect(runs[name].out).to.match(/thread/);
     expect(runs.soak.out).to.match(/^RESULT soak .*open_states=0/m);
     expect(runs.peer.out).to.match(/sherpa-onnx-node/);
+  });
+
+  it('bench:wer scores streaming and offline on the same clips (same transcripts), and PocketSphinx or says n/a', () => {
+    const r = runs.wer;
+    expect(r.out).to.match(/^\| set \| files \| audio min \| streaming WER % \| streaming CER % \| offline WER % \| offline CER % \| streaming = offline \| PocketSphinx WER % \| PocketSphinx CER % \|$/m);
+    expect(r.out).to.match(/^\| samples \| 2 \| .* \| 2\/2 \| .* \|$/m);
+    expect(r.out).to.match(/^RESULT wer set_samples_n=2 set_samples_stream=[\d.]+ set_samples_stream_cer=[\d.]+ set_samples_offline=[\d.]+ .*set_samples_same=2 /m);
+    const ps = /^RESULT wer .* pocketsphinx=(\S+)$/m.exec(r.out)![1];
+    if (ps === 'ok') expect(r.out).to.match(/set_samples_pocketsphinx=[\d.]+ /);
+    else expect(ps).to.equal('not_installed');
+    const none = runs['wer-without-pocketsphinx'];
+    expect(none.out).to.match(/^\| samples \| 2 \| .* \| n\/a \| n\/a \|$/m);
+    expect(none.out).to.match(/not installed/);
+    expect(none.out).to.match(/^RESULT wer .*set_samples_pocketsphinx=n\/a .*pocketsphinx=not_installed$/m);
   });
 });

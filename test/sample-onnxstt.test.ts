@@ -1,0 +1,169 @@
+/**
+ * The OnnxSTT sample as a user runs it (`npm run sample:onnxstt -- ...` = node dist/samples/OnnxSTT/main.js):
+ * folders and several files, one failing file among good ones, jsonl, and the offline (whole-utterance)
+ * path, which must give the streaming transcript. All runs start at once in `before` (a few seconds).
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+
+const MAIN = join(TOOLKIT_ROOT, 'dist', 'samples', 'OnnxSTT', 'main.js');
+const BUNDLED = join(TOOLKIT_ROOT, 'models', 'stt-en-char-fastconformer-ctc');
+const FOX = 'samples/audio/flite-slt-fox.wav';
+const LIBRIVOX = 'samples/audio/librivox-0880.wav';
+/** A development copy of the offline export, used only when it was exported from the bundled weights. */
+const DEV_OFFLINE_DIR = '/work/stt-runs/export-offline';
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function sample(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // As run by node directly: no INIT_CWD (which npm sets, and the sample resolves relative paths against).
+    const env = { ...process.env };
+    delete env.INIT_CWD;
+    const p = spawn(process.execPath, [MAIN, ...args], { cwd: TOOLKIT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** Text-format lines `<file> [start-end]: text` as file -> text, in order. */
+function texts(r: Run): Array<[string, string]> {
+  return r.out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const m = /^(\S+) \[[\d.]+-[\d.]+\]: (.*)$/.exec(l);
+      expect(m, `not a transcript line: ${l}\n${r.err}`).to.not.equal(null);
+      return [m![1], m![2]] as [string, string];
+    });
+}
+
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+/** A folder holding the bundled model, its tokens and the offline export of the same weights, if one exists here. */
+function offlineModelFolder(dir: string): string | undefined {
+  let offline = join(BUNDLED, 'model.offline.onnx');
+  if (!existsSync(offline)) {
+    const dev = join(DEV_OFFLINE_DIR, 'model.offline.onnx');
+    if (!existsSync(dev) || !existsSync(join(DEV_OFFLINE_DIR, 'model.onnx'))) return undefined;
+    if (sha(join(DEV_OFFLINE_DIR, 'model.onnx')) !== sha(join(BUNDLED, 'model.onnx'))) return undefined;
+    offline = dev;
+  }
+  const folder = join(dir, 'with-offline');
+  mkdirSync(folder);
+  symlinkSync(join(BUNDLED, 'model.onnx'), join(folder, 'model.onnx'));
+  symlinkSync(join(BUNDLED, 'tokens.txt'), join(folder, 'tokens.txt'));
+  symlinkSync(offline, join(folder, 'model.offline.onnx'));
+  return folder;
+}
+
+describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
+  this.timeout(60000);
+  let dir: string;
+  let offlineFolder: string | undefined;
+  const runs: Record<string, Run> = {};
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'sample-onnxstt-'));
+    offlineFolder = offlineModelFolder(dir);
+    const cases: Record<string, string[]> = {
+      defaults: [],
+      folder: ['--audio-file', 'samples/audio'],
+      twoFiles: ['--audio-file', LIBRIVOX, '--audio-file', FOX],
+      missing: ['--audio-file', join(dir, 'missing.wav'), '--audio-file', FOX],
+      jsonl: ['--format', 'jsonl', '--audio-file', 'samples/audio'],
+      offline: ['--offline', '--verbose', '--model', join(BUNDLED, 'model.onnx'), '--audio-file', FOX],
+      badUsage: ['--no-such-option'],
+    };
+    if (offlineFolder) cases.offlineExport = ['--offline', '--verbose', '--model', offlineFolder, '--audio-file', FOX];
+    const names = Object.keys(cases);
+    const done = await Promise.all(names.map((n) => sample(cases[n])));
+    names.forEach((n, i) => (runs[n] = done[i]));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('with no arguments transcribes the shipped clips (what npm start runs)', () => {
+    const r = runs.defaults;
+    expect(r.code, r.err).to.equal(0);
+    const t = texts(r);
+    expect(t.map(([f]) => f)).to.deep.equal([FOX, LIBRIVOX]);
+    for (const [, text] of t) expect(text).to.match(/[a-z]/);
+  });
+
+  it('takes a folder: each *.wav in it, sorted, one final transcript per file', () => {
+    const r = runs.folder;
+    expect(r.code, r.err).to.equal(0);
+    expect(texts(r)).to.deep.equal(texts(runs.defaults));
+  });
+
+  it('takes several --audio-file options, in the order given', () => {
+    const r = runs.twoFiles;
+    expect(r.code, r.err).to.equal(0);
+    const byFile = new Map(texts(runs.defaults));
+    expect(texts(r)).to.deep.equal([
+      [LIBRIVOX, byFile.get(LIBRIVOX)],
+      [FOX, byFile.get(FOX)],
+    ]);
+  });
+
+  it('a missing file: exit 1, its error on stderr, the other file still transcribed', () => {
+    const r = runs.missing;
+    expect(r.code, r.out + r.err).to.equal(1);
+    expect(r.err).to.match(/missing\.wav: no such file/);
+    expect(r.err).to.match(/1 failed/);
+    expect(texts(r)).to.deep.equal([[FOX, new Map(texts(runs.defaults)).get(FOX)]]);
+  });
+
+  it('--format jsonl: one final JSON record per file, no partials', () => {
+    const r = runs.jsonl;
+    expect(r.code, r.err).to.equal(0);
+    const records = r.out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { streamId: string; text: string; isFinal: boolean; words: unknown[] });
+    expect(records.map((x) => x.streamId)).to.deep.equal([FOX, LIBRIVOX]);
+    for (const x of records) {
+      expect(x.isFinal).to.equal(true);
+      expect(x.words).to.be.an('array').that.is.not.empty;
+    }
+    expect(records.map((x) => [x.streamId, x.text])).to.deep.equal(texts(runs.defaults));
+  });
+
+  it('--offline on the streaming model (mode offline) gives the streaming transcript', () => {
+    const r = runs.offline;
+    expect(r.code, r.err).to.equal(0);
+    expect(r.err).to.match(/contract nemo-cache-aware.*mode offline/);
+    expect(texts(r)).to.deep.equal([[FOX, new Map(texts(runs.defaults)).get(FOX)]]);
+  });
+
+  it('--offline on a model folder with model.offline.onnx runs that offline export, same transcript', function () {
+    if (!offlineFolder) {
+      console.log('      skipped: no model.offline.onnx exported from the bundled weights on this machine');
+      this.skip();
+    }
+    const r = runs.offlineExport;
+    expect(r.code, r.err).to.equal(0);
+    expect(r.err).to.match(/model\.offline\.onnx: contract nemo-offline.*mode offline/);
+    expect(texts(r)).to.deep.equal([[FOX, new Map(texts(runs.defaults)).get(FOX)]]);
+  });
+
+  it('bad usage: exit 2 with the usage text', () => {
+    const r = runs.badUsage;
+    expect(r.code).to.equal(2);
+    expect(r.err).to.match(/usage: npm run sample:onnxstt/);
+    expect(r.out).to.equal('');
+  });
+});
