@@ -94,18 +94,25 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
   const keys = new RedisKeys(p.prefix);
   const me = consumerName(p);
   const redis = await connect(p.url, `${ctx.nodeId} (RedisAudioSource)`);
+  // Claims are renewed on their own connection and timer: never queued behind a blocking read, nor
+  // held up while the graph is busy with a burst (a replay after a takeover).
+  const control = await connect(p.url, `${ctx.nodeId} (RedisAudioSource heartbeat)`).catch((e: unknown) => {
+    redis.disconnect();
+    throw e;
+  });
   const active = new Map<string, Session>();
   /** Ended sessions whose results are still being written: their claim is kept until RedisResultSink completes them. */
   const draining = new Map<string, Session>();
-  let lastBeat = Date.now();
   let idleSince = Date.now();
   let lastClaimTry = 0;
   let warnedAt = 0;
+  let stopTimer = () => {};
 
   try {
     await redis.xgroup('CREATE', keys.sessions, p.group, '0', 'MKSTREAM').catch((e: Error) => {
       if (!/BUSYGROUP/.test(e.message)) throw e;
     });
+    ctx.log.info(`${ctx.nodeId}: worker '${me}' ready for sessions in ${keys.sessions} on ${p.url}`);
 
     const start = async (entry: string, flat: Buffer[]) => {
       const f = fieldsOf(flat);
@@ -118,11 +125,18 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       const ckpt = (await claimSession(redis, [keys.owner(id), keys.checkpoint(id)], [me, entry])) as Buffer | null;
       const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000) };
       if (ckpt) {
-        const c = decodeCheckpoint(ckpt);
-        s.offset = c.position;
-        s.seq = c.seq;
-        emit({ kind: 'restore', streamId: id, states: c.states });
-        ctx.log.info(`${ctx.nodeId}: session '${id}' taken over; resumed from checkpoint ${c.seq} (after entry ${c.position})`);
+        let c;
+        try {
+          c = decodeCheckpoint(ckpt);
+        } catch (e) {
+          ctx.log.warn(`${ctx.nodeId}: session '${id}': unreadable checkpoint (${(e as Error).message}); replaying the session from its start`);
+        }
+        if (c) {
+          s.offset = c.position;
+          s.seq = c.seq;
+          emit({ kind: 'restore', streamId: id, states: c.states });
+          ctx.log.info(`${ctx.nodeId}: session '${id}' taken over; resumed from checkpoint ${c.seq} (after entry ${c.position})`);
+        }
       }
       active.set(id, s);
     };
@@ -147,7 +161,7 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
     const beat = async (idleMs = 0) => {
       const all = [...active.values(), ...draining.values()];
       if (!all.length) return;
-      const kept = (await heartbeat(redis, [keys.sessions, ...all.map((s) => keys.owner(s.id))], [p.group, me, idleMs, ...all.map((s) => s.entry)])) as number[];
+      const kept = (await heartbeat(control, [keys.sessions, ...all.map((s) => keys.owner(s.id))], [p.group, me, idleMs, ...all.map((s) => s.entry)])) as number[];
       all.forEach((s, i) => {
         if (kept[i]) return;
         if (draining.delete(s.id)) return; // completed by the sink
@@ -200,13 +214,19 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       }
     };
 
+    let beating = false;
+    const timer = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      beat()
+        .catch((e: unknown) => ctx.log.warn(`${ctx.nodeId}: Redis ${p.url}: cannot renew session claims: ${(e as Error).message}`))
+        .finally(() => (beating = false));
+    }, p.failoverMs / 4);
+    stopTimer = () => clearInterval(timer);
+
     while (!stopped()) {
       try {
         const now = Date.now();
-        if (now - lastBeat >= p.failoverMs / 4) {
-          lastBeat = now;
-          await beat();
-        }
         if (active.size < p.maxSessions && now - lastClaimTry >= Math.min(100, p.blockMs)) {
           lastClaimTry = now;
           await claim();
@@ -228,6 +248,7 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
         await sleep(500);
       }
     }
+    stopTimer();
     // Stopped: hand the unfinished sessions back at once (their claim made idle), and drop their state
     // here so that completing the graph does not flush half a session as if it had ended.
     if (active.size) {
@@ -238,7 +259,9 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       ctx.log.info(`${ctx.nodeId}: handed ${open.length} unfinished session(s) back to the group`);
     }
   } finally {
+    stopTimer();
     redis.disconnect();
+    control.disconnect();
   }
 }
 

@@ -7,14 +7,15 @@ import type { Redis } from 'ioredis';
 
 type Arg = string | Buffer | number;
 
-function script(name: string, lua: string) {
+/** A script as a function; `binary`: replies as Buffers (ioredis' `<name>Buffer` variant). */
+function script(name: string, lua: string, binary = false) {
   const defined = new WeakSet<Redis>();
   return (redis: Redis, keys: string[], args: Arg[]): Promise<unknown> => {
     if (!defined.has(redis)) {
       redis.defineCommand(name, { lua });
       defined.add(redis);
     }
-    const call = (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[name];
+    const call = (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[binary ? `${name}Buffer` : name];
     return call.call(redis, keys.length, ...keys, ...args);
   };
 }
@@ -24,6 +25,7 @@ export const claimSession = script(
   'sttClaimSession',
   `redis.call('HSET', KEYS[1], 'consumer', ARGV[1], 'entry', ARGV[2])
    return redis.call('GET', KEYS[2])`,
+  true,
 );
 
 /** KEYS owner, ckpt; ARGV consumer, bytes -> 1 written, 0 not the owner. */

@@ -1,0 +1,102 @@
+/**
+ * Scale-out on Redis Streams (issue #10): three worker processes share 30 sessions streamed in real
+ * time; one worker is killed with SIGKILL mid-run. Every session's final must arrive exactly once and
+ * equal the single-process transcript, and the dead worker's sessions must be resumed from their
+ * checkpoints by the others. The test runs its own redis-server on a free loopback port (.ci/run
+ * installs it); without redis-server the suite is skipped, and says so.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
+import { OPERATORS } from '../operators/index.js';
+import { collectResults, produceFiles } from '../operators/redis/index.js';
+import type { StreamItem, TranscriptItem } from '../toolkit/items.js';
+import { loadGraphFile } from '../toolkit/graph/load.js';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+import { runPlan } from '../toolkit/runtime/run.js';
+import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../bench/redis-local.js';
+
+const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
+
+/** The single-process transcripts: the shipped file graph over the same clips. */
+async function singleProcess(): Promise<Map<string, string>> {
+  const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), { registry: OPERATORS, params: { audio: CLIPS, out: join(mkdtempSync(join(tmpdir(), 'ref-')), 'o.jsonl') } });
+  const items: StreamItem[] = [];
+  await runPlan(plan, { collect: items });
+  return new Map(items.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal).map((t) => [basename(t.streamId), t.text]));
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Redis scale-out: 3 workers, 30 sessions, one worker killed', function () {
+  this.timeout(180000);
+  let redis: LocalRedis | undefined;
+  let client: Redis | undefined;
+  const workers: WorkerProcess[] = [];
+
+  before(async function () {
+    if (!redisServerAvailable()) {
+      console.log('      redis-server is not installed (apt-get install redis-server): skipped');
+      this.skip();
+    }
+    redis = await startRedis();
+    client = new Redis(redis.url);
+  });
+
+  after(async () => {
+    for (const w of workers) if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('delivers every final exactly once, equal to the single-process transcript', async () => {
+    const reference = await singleProcess();
+    expect([...reference.values()].every((t) => t.length > 10)).to.equal(true);
+    const params = { maxSessions: 10, checkpointEvery: 4, failoverMs: 2000 };
+    workers.push(...(await Promise.all(['w1', 'w2', 'w3'].map((c) => startWorker(redis!.url, c, params)))));
+
+    const dir = mkdtempSync(join(tmpdir(), 'sessions-'));
+    const files = Array.from({ length: 30 }, (_, i) => {
+      const link = join(dir, `s${String(i).padStart(2, '0')}-${basename(CLIPS[i % 2])}`);
+      symlinkSync(CLIPS[i % 2], link);
+      return link;
+    });
+    // Real time, all at once: like 30 live calls.
+    const producing = produceFiles({ url: redis!.url, prefix: 'stt', files, pace: 1, concurrency: 30, blockMs: 100 });
+
+    // Once sessions are checkpointed, kill the worker holding the most of them.
+    await until('checkpoints', async () => (await client!.keys('stt:ckpt:*')).length >= 12);
+    const [, , , consumers] = (await client!.xpending('stt:sessions', 'workers')) as [number, string, string, Array<[string, string]>];
+    const [victimName, held] = consumers.sort((a, b) => Number(b[1]) - Number(a[1]))[0];
+    const victim = workers.find((w) => w.consumer === victimName)!;
+    victim.proc.kill('SIGKILL');
+    expect(Number(held)).to.be.greaterThan(0);
+
+    const sessions = await producing;
+    expect(sessions).to.have.length(30);
+    const results = await collectResults(redis!.url, 'stt', sessions.map((s) => s.session), { timeoutMs: 90000 });
+    for (const s of sessions) {
+      const r = results.get(s.session)!;
+      const clip = basename(s.file).slice(4);
+      expect(r.error, s.session).to.equal(undefined);
+      expect(r.finals.map((f) => f.text), `${s.session}: finals`).to.deep.equal([reference.get(clip)]);
+      expect(r.entries, `${s.session}: entries (final + end)`).to.equal(2);
+    }
+    // The dead worker's sessions were taken over and resumed from checkpoints, not restarted.
+    const survivors = workers.filter((w) => w !== victim);
+    const resumed = survivors.map((w) => (w.log().match(/resumed from checkpoint/g) ?? []).length).reduce((a, b) => a + b, 0);
+    expect(resumed).to.be.at.least(1);
+    expect(resumed).to.be.at.most(Number(held));
+    // Nothing left behind but the two streams.
+    await until('session keys cleaned up', async () => (await client!.keys('stt:*')).sort().join() === 'stt:results,stt:sessions', 10000);
+  });
+});
