@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { redisServerAvailable } from '../bench/redis-local.js';
 
 const ROOT = process.cwd();
 const DIST = join(ROOT, 'dist', 'bench');
@@ -49,6 +50,8 @@ const BENCHES: Array<{ name: string; script: string; args: string[]; results: st
   },
   { name: 'concurrency', script: 'concurrency.js', args: ['--quick', '--n', '1,2', '--seconds', '1', '--audio', CLIP, ...MODEL], results: ['concurrency'] },
   { name: 'soak', script: 'soak.js', args: ['--quick', '--minutes', '0.02', '--slots', '2', '--audio', CLIP, ...MODEL], results: ['soak'] },
+  // Needs redis-server (.ci/run installs it); without it the bench says so and is left out here.
+  ...(redisServerAvailable() ? [{ name: 'scale', script: 'scale.js', args: ['--quick', '--sessions', '2', '--failover-ms', '1000'], results: ['scale'] }] : []),
   { name: 'wer', script: 'wer.js', args: ['--quick', ...MODEL], results: ['wer'] },
   { name: 'wer-without-pocketsphinx', script: 'wer.js', args: ['--quick', '--pocketsphinx-bin', '/nonexistent/pocketsphinx_continuous', ...MODEL], results: ['wer'] },
 ];
