@@ -10,6 +10,7 @@ import { chunker } from '../operators/chunker/index.js';
 import { ctcDecoder } from '../operators/ctc-decoder/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { onnxStt, openStreamStates } from '../operators/onnx-stt/index.js';
+import { vadSegmenter } from '../operators/vad-segmenter/index.js';
 import type { CheckpointItem, StreamItem, TranscriptItem } from '../toolkit/items.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../toolkit/runtime/snapshot.js';
@@ -17,8 +18,9 @@ import { CLIP, MODEL, readWavMono } from './helpers/live.js';
 
 const TOKENS = join(TOOLKIT_ROOT, 'models/stt-en-char-fastconformer-ctc/tokens.txt');
 
-function pipeline(opts: { maxBatch?: number; beamWidth?: number; chunkMs?: number } = {}): OperatorFunction<StreamItem, StreamItem> {
+function pipeline(opts: { maxBatch?: number; beamWidth?: number; chunkMs?: number; vad?: boolean } = {}): OperatorFunction<StreamItem, StreamItem> {
   const stages = [
+    ...(opts.vad ? [vadSegmenter({ minSilenceMs: 150, minSpeechMs: 100 })] : []),
     chunker({ chunkMs: opts.chunkMs ?? 160 }),
     melExtractor({ preset: 'nemo-80' }),
     onnxStt({ model: MODEL, maxBatch: opts.maxBatch ?? 1 }),
@@ -53,6 +55,7 @@ describe('operator state snapshots: checkpoint, restore elsewhere, same transcri
     { name: 'greedy, unbatched', opts: {} },
     { name: 'beam search, batched (maxBatch 4), 2 streams', opts: { maxBatch: 4, beamWidth: 4 }, streams: 2 },
     { name: 'chunks of 70 ms', opts: { chunkMs: 70 } },
+    { name: 'VadSegmenter in front (per-utterance finals)', opts: { vad: true } },
   ]) {
     it(variant.name, async () => {
       const ids = Array.from({ length: variant.streams ?? 1 }, (_, i) => `s${i}`);
@@ -63,7 +66,7 @@ describe('operator state snapshots: checkpoint, restore elsewhere, same transcri
         return out;
       };
       const whole = finals(await run([...interleave(perStreamItems), ...ids.map((streamId) => ({ kind: 'punct', streamId }) as StreamItem)], pipeline(variant.opts)));
-      expect(whole).to.have.length(ids.length);
+      expect(whole.length).to.be.at.least(ids.length);
       expect(whole[0]).to.match(/: \w+/);
 
       for (const k of [1, 7, Math.floor(perStreamItems[0].length / 2)]) {
@@ -78,7 +81,8 @@ describe('operator state snapshots: checkpoint, restore elsewhere, same transcri
         for (const c of checkpoints) {
           expect(c.unsupported ?? []).to.deep.equal([]);
           // Early on, operators that have seen nothing yet have no state (and start fresh on restore).
-          if (k > 7) expect(Object.keys(c.states).sort()).to.deep.equal(['Chunker', 'CtcDecoder', 'MelExtractor', 'OnnxSTT']);
+          const stateful = ['Chunker', 'CtcDecoder', 'MelExtractor', 'OnnxSTT', ...(variant.opts.vad ? ['VadSegmenter'] : [])];
+          if (k > 7) expect(Object.keys(c.states).sort()).to.deep.equal(stateful);
         }
         // Run 2, a fresh pipeline: restore from the (serialised) checkpoint, then the rest of the audio.
         const second = perStreamItems.map((l, i) => {

@@ -52,7 +52,14 @@ interface State {
   events: SegmentEvent[];
   inUtterance: boolean;
   speechSamples: number;
+  /** Restored from a checkpoint, applied once the model is loaded. */
+  resume?: Pick<Snapshot, 'vad' | 'seg' | 'pending'>;
 }
+
+type Snapshot = Omit<State, 'id' | 'vad' | 'seg' | 'resume'> & {
+  vad?: ReturnType<SileroStream['snapshot']>;
+  seg?: ReturnType<Segmenter['snapshot']>;
+};
 
 export const VadSegmenter: StageSpec<VadSegmenterParams> = {
   kind: 'VadSegmenter',
@@ -142,10 +149,58 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
       st.events.push(...st.seg!.push(prob));
     };
 
+    /** The stream's VAD and segmenter, once its sample rate is known. */
+    const setup = (st: State, sampleRate: number, model: SileroModel) => {
+      const { window } = windowFor(sampleRate);
+      st.sampleRate = sampleRate;
+      st.vad = model.openStream(sampleRate);
+      st.pending = new Float32Array(window);
+      const ms = (x: number) => Math.round((x * sampleRate) / 1000);
+      st.seg = new Segmenter({
+        windowSamples: window,
+        threshold: p.threshold,
+        negThreshold: neg,
+        minSpeechSamples: ms(p.minSpeechMs),
+        minSilenceSamples: ms(p.minSilenceMs),
+        padSamples: ms(p.speechPadMs),
+        maxUtteranceSamples: ms(p.maxUtteranceS * 1000),
+      });
+    };
+
+    /** A restored state: rebuilds the VAD (which needs the loaded model) from the snapshot. */
+    const resume = (st: State, model: SileroModel) => {
+      const r = st.resume;
+      if (!r) return;
+      st.resume = undefined;
+      if (!r.vad || !r.seg) return;
+      setup(st, st.sampleRate, model);
+      st.vad!.restore(r.vad);
+      st.seg = Segmenter.restore(st.seg!.cfg, r.seg);
+      st.pending.set(r.pending);
+    };
+
     return perStream<State>({
       operator: ctx.nodeId,
       accepts: ['audio'],
       flow: ctx.flow,
+      snapshot: (st): Snapshot => ({
+        sampleRate: st.sampleRate,
+        pending: st.pending.slice(0, st.pendingLen),
+        pendingLen: st.pendingLen,
+        held: st.held,
+        heldStart: st.heldStart,
+        total: st.total,
+        events: st.events,
+        inUtterance: st.inUtterance,
+        speechSamples: st.speechSamples,
+        vad: st.vad?.snapshot(),
+        seg: st.seg?.snapshot(),
+      }),
+      restore: (id, value) => {
+        const v = value as Snapshot;
+        const { vad, seg, pending, ...plain } = v;
+        return { id, ...plain, pending: new Float32Array(0), resume: { vad, seg, pending } };
+      },
       open: (id) => ({
         id,
         sampleRate: 0,
@@ -161,23 +216,11 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
       async onItem(st, it, emit) {
         const item = it as AudioItem;
         const model = await ready;
+        resume(st, model);
         if (!st.vad) {
-          const { window } = windowFor(item.sampleRate);
-          st.sampleRate = item.sampleRate;
-          st.vad = model.openStream(item.sampleRate);
-          st.pending = new Float32Array(window);
+          setup(st, item.sampleRate, model);
           st.heldStart = item.startSample;
           st.total = item.startSample;
-          const ms = (x: number) => Math.round((x * item.sampleRate) / 1000);
-          st.seg = new Segmenter({
-            windowSamples: window,
-            threshold: p.threshold,
-            negThreshold: neg,
-            minSpeechSamples: ms(p.minSpeechMs),
-            minSilenceSamples: ms(p.minSilenceMs),
-            padSamples: ms(p.speechPadMs),
-            maxUtteranceSamples: ms(p.maxUtteranceS * 1000),
-          });
           if (item.startSample !== 0) throw new Error(`VadSegmenter: stream '${st.id}' starts at sample ${item.startSample}, expected 0`);
         } else if (item.sampleRate !== st.sampleRate) {
           throw new Error(`VadSegmenter: sample rate changed within stream '${st.id}' (${st.sampleRate} -> ${item.sampleRate} Hz)`);
@@ -204,6 +247,7 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
         release(st, st.seg!.committed, emit);
       },
       async onEnd(st, emit) {
+        resume(st, await ready);
         if (!st.vad) return;
         if (st.pendingLen > 0) {
           st.pending.fill(0, st.pendingLen);

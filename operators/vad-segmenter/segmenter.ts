@@ -57,6 +57,16 @@ export class Segmenter {
 
   constructor(readonly cfg: SegmenterConfig) {}
 
+  /** The counters and flags as plain values (checkpoints). */
+  snapshot(): Record<string, number | boolean> {
+    const { cfg: _cfg, ...state } = this as unknown as Record<string, number | boolean> & { cfg: SegmenterConfig };
+    return state;
+  }
+
+  static restore(cfg: SegmenterConfig, state: Record<string, number | boolean>): Segmenter {
+    return Object.assign(new Segmenter(cfg), state);
+  }
+
   /** Samples before this never get another event. */
   get committed(): number {
     return this.water;

@@ -118,6 +118,18 @@ export class SileroStream {
     return p;
   }
 
+  /** The model state and the context samples (checkpoints). */
+  snapshot(): { state: Float32Array; input: Float32Array; windows: number } {
+    return { state: this.state.slice(), input: this.input.slice(), windows: this.windows };
+  }
+
+  restore(s: { state: Float32Array; input: Float32Array; windows: number }): void {
+    if (s.state.length !== this.state.length || s.input.length !== this.input.length) throw new Error('the VAD snapshot does not fit this model or sample rate');
+    this.state = s.state.slice();
+    this.input.set(s.input);
+    this.windows = s.windows;
+  }
+
   reset(): void {
     this.state = new Float32Array(STATE_SIZE);
     this.input.fill(0);
