@@ -6,6 +6,7 @@
  * installs it); without redis-server the suite is skipped, and says so.
  */
 import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -36,7 +37,7 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 300
   }
 }
 
-describe('Redis scale-out: 3 workers, 30 sessions, one worker killed', function () {
+describe('Redis scale-out (worker and produce commands, own redis-server)', function () {
   this.timeout(180000);
   let redis: LocalRedis | undefined;
   let client: Redis | undefined;
@@ -58,7 +59,7 @@ describe('Redis scale-out: 3 workers, 30 sessions, one worker killed', function 
     await redis?.stop();
   });
 
-  it('delivers every final exactly once, equal to the single-process transcript', async () => {
+  it('3 workers, 30 real-time sessions, one SIGKILLed: every final exactly once, equal to the single-process transcript', async () => {
     const reference = await singleProcess();
     expect([...reference.values()].every((t) => t.length > 10)).to.equal(true);
     const params = { maxSessions: 10, checkpointEvery: 4, failoverMs: 2000 };
@@ -98,5 +99,54 @@ describe('Redis scale-out: 3 workers, 30 sessions, one worker killed', function 
     expect(resumed).to.be.at.most(Number(held));
     // Nothing left behind but the two streams.
     await until('session keys cleaned up', async () => (await client!.keys('stt:*')).sort().join() === 'stt:results,stt:sessions', 10000);
+  });
+
+  it('a worker stopped with SIGTERM hands its sessions back at once; `produce --wait` prints every transcript', async () => {
+    const reference = await singleProcess();
+    const prefix = 'handback';
+    // failoverMs is long: only the hand-back can make the second worker resume these sessions quickly.
+    const params = { prefix, checkpointEvery: 3, failoverMs: 60000 };
+    const first = await startWorker(redis!.url, 'first', params);
+    workers.push(first);
+    const cli = join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'handback-'));
+    const files = [0, 1, 2, 3].map((i) => {
+      const link = join(dir, `${i}-${basename(CLIPS[i % 2])}`);
+      symlinkSync(CLIPS[i % 2], link);
+      return link;
+    });
+    const producer = spawn(process.execPath, [cli, 'produce', '--redis', redis!.url, '--prefix', prefix, '--pace', '1', '--wait', '--timeout-s', '60', ...files], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    producer.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const produced = new Promise<number | null>((r) => producer.once('exit', r));
+    await until('checkpoints', async () => (await client!.keys(`${prefix}:ckpt:*`)).length >= 2);
+    const stoppedAt = Date.now();
+    first.proc.kill('SIGTERM');
+    expect(await first.exited).to.equal(0);
+    expect(first.log()).to.match(/handed \d+ unfinished session\(s\) back to the group/);
+    const second = await startWorker(redis!.url, 'second', params);
+    workers.push(second);
+    expect(await produced).to.equal(0);
+    expect(Date.now() - stoppedAt).to.be.below(30000);
+    expect(second.log()).to.match(/resumed from checkpoint/);
+    const lines = out.trim().split('\n');
+    expect(lines).to.have.length(4);
+    for (const line of lines) {
+      const [session, file, text] = line.split('\t');
+      expect(session).to.match(/\S/);
+      expect(text, line).to.equal(reference.get(basename(file).slice(2)));
+    }
+  });
+
+  it('bad Redis URLs and unreachable servers are one-line errors naming them', () => {
+    const cli = join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js');
+    const bad = spawnSync(process.execPath, [cli, 'worker', '--redis', 'http://x'], { encoding: 'utf8' });
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain("redis-worker.yaml:24:5: src (RedisAudioSource): url: 'http://x' is not a Redis URL (expected redis://host:port[/db])");
+    const down = spawnSync(process.execPath, [cli, 'produce', '--redis', 'redis://127.0.0.1:1', CLIPS[0]], { encoding: 'utf8' });
+    expect(down.status).to.equal(1);
+    expect(down.stderr.trim()).to.equal('streamsx-stt produce: producer: cannot connect to Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1');
   });
 });

@@ -13,7 +13,7 @@ import type { StreamItem } from '../../toolkit/items.js';
 import { punct } from '../../toolkit/items.js';
 import type { OperatorContext, SourceSpec } from '../../toolkit/operator.js';
 import { decodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
-import { connect, DEFAULT_REDIS_URL } from './connection.js';
+import { connect, DEFAULT_REDIS_URL, redisUrlProblem } from './connection.js';
 import { fieldsOf, RedisKeys, samplesOf } from './keys.js';
 import { claimSession, heartbeat } from './scripts.js';
 
@@ -69,6 +69,10 @@ export const RedisAudioSource: SourceSpec<RedisAudioSourceParams> = {
       blockMs: { type: 'integer', minimum: 1, maximum: 10000, default: 200, description: 'Longest wait for new audio in one read.' },
       idleExitMs: { type: 'integer', minimum: 0, default: 0, description: 'End (the worker exits) after this long with no session to work on; 0: run until stopped.' },
     },
+  },
+  check: (p) => {
+    const problem = redisUrlProblem(p.url);
+    return problem ? [`url: ${problem}`] : [];
   },
   create: (p, ctx) =>
     new Observable<StreamItem>((dest) => {

@@ -13,7 +13,7 @@ import type { StageSpec } from '../../toolkit/operator.js';
 import { encodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
 import { transcriptObject } from '../sink/records.js';
 import { consumerName, redisParamsSchema } from './audio-source.js';
-import { connect, DEFAULT_REDIS_URL } from './connection.js';
+import { connect, redisUrlProblem } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { completeSession, writeCheckpoint, writeResult } from './scripts.js';
 
@@ -40,6 +40,10 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
       partials: { type: 'boolean', default: false, description: 'Also write partial results (not de-duplicated: a replay may repeat some).' },
       maxResultsLength: { type: 'integer', minimum: 0, default: 100000, description: 'Trim the results stream to about this many entries (0: never).' },
     },
+  },
+  check: (p) => {
+    const problem = redisUrlProblem(p.url);
+    return problem ? [`url: ${problem}`] : [];
   },
   create: (p, ctx) => (source$) =>
     new Observable<StreamItem>((dest) => {
