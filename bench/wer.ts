@@ -136,7 +136,7 @@ async function toolkit(set: EvalSet, model: string, tokens: string, mode: 'strea
   const out = join(tmp, `${set.name}-${mode}.jsonl`);
   const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs', 'onnx-stt.yaml'), {
     registry: OPERATORS,
-    params: { audio: set.utts.map((u) => u.file), model, tokens, mode, partials: false, format: 'jsonl', out },
+    params: { audio: set.utts.map((u) => u.file), model, tokens, mode, partials: false, format: 'jsonl', out, ...decoderParams() },
   });
   const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
   const cost = await measure(() =>
@@ -349,3 +349,18 @@ main(async () => {
   kv.pocketsphinx = !psWanted ? 'skipped' : psBin ? 'ok' : 'not_installed';
   result('wer', kv);
 });
+
+/** CtcDecoder settings from the command line: --beam N, --lm file.arpa[.gz], --lm-weight X, --word-bonus X. */
+function decoderParams(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const beam = opt('beam');
+  const lm = opt('lm');
+  if (beam) out.beamWidth = beam;
+  if (lm) {
+    out.lm = fromUser(lm);
+    out.beamWidth ??= '8';
+  }
+  if (opt('lm-weight')) out.lmWeight = opt('lm-weight')!;
+  if (opt('word-bonus')) out.wordBonus = opt('word-bonus')!;
+  return out;
+}

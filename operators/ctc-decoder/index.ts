@@ -2,7 +2,7 @@
  * CtcDecoder: log-probs in, transcripts out.
  *
  * Greedy by default (argmax, repeats merged across chunk boundaries, blanks dropped), or CTC prefix
- * beam search with `beamWidth` > 1 and optional `hotwords`. Tokens come from `tokens.txt` ("piece id")
+ * beam search with `beamWidth` > 1, optional `hotwords` and an optional word n-gram language model (`lm`, ARPA). Tokens come from `tokens.txt` ("piece id")
  * or a vocab JSON. Partial results (`isFinal: false`) are emitted while a stream runs, at most one per
  * `partialIntervalMs` of stream time and only when the text changed; a final one at the stream's window
  * punctuation (an empty final for a stream that produced no frames).
@@ -27,7 +27,16 @@
 import type { LogprobsItem, TranscriptItem, UtteranceItem, WordTiming } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
-import { BeamSearch, GreedySearch, type Search, type SearchSnapshot, type Token } from './search.js';
+import { ArpaLm } from './lm.js';
+import { BeamSearch, GreedySearch, type LmFusion, type Search, type SearchSnapshot, type Token } from './search.js';
+
+const lms = new Map<string, ArpaLm>();
+/** One parsed model per file for the whole process (several decoders, graph checks, reruns). */
+function loadLm(path: string): ArpaLm {
+  let lm = lms.get(path);
+  if (!lm) lms.set(path, (lm = ArpaLm.load(path)));
+  return lm;
+}
 import { Vocabulary } from './vocabulary.js';
 
 export interface CtcDecoderParams {
@@ -39,6 +48,10 @@ export interface CtcDecoderParams {
   partials: boolean;
   partialIntervalMs: number;
   words: boolean;
+  lm: string;
+  lmWeight: number;
+  wordBonus: number;
+  unkPenalty: number;
 }
 
 export interface DecodedText {
@@ -99,7 +112,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
   description: 'CTC decoding (greedy, or prefix beam search with hotwords) of log-probs into partial and final transcripts with word timings.',
   input: ['logprobs'],
   output: 'transcript',
-  pathParams: ['tokens'],
+  pathParams: ['tokens', 'lm'],
   params: {
     type: 'object',
     required: ['tokens'],
@@ -109,6 +122,10 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       beamWidth: { type: 'integer', minimum: 1, default: 1, description: '1 = greedy; > 1 = CTC prefix beam search.' },
       hotwords: { type: 'array', items: { type: 'string' }, default: [], description: 'Words or phrases to favour (beam search only).' },
       hotwordBoost: { type: 'number', minimum: 0, default: 1.5, description: 'Log-score bonus per hotword token.' },
+      lm: { type: 'string', default: '', description: "Word n-gram language model (ARPA, plain or .gz) fused into the beam search; '' = none. Needs beamWidth > 1." },
+      lmWeight: { type: 'number', minimum: 0, default: 0.5, description: 'Weight of the language model log-probability per word.' },
+      wordBonus: { type: 'number', default: 1, description: 'Score added per completed word (balances the LM against deletions).' },
+      unkPenalty: { type: 'number', maximum: 0, default: -10, description: 'Score of a word the LM does not know (applied as soon as the letters cannot start a known word).' },
       partials: { type: 'boolean', default: true, description: 'Emit partial results while a stream runs.' },
       partialIntervalMs: { type: 'number', minimum: 0, default: 500, description: 'At most one partial per this much stream time.' },
       words: { type: 'boolean', default: true, description: 'Attach word timings to results.' },
@@ -117,6 +134,10 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
   check: (p) => {
     try {
       Vocabulary.load(p.tokens);
+      if (p.lm) {
+        if (p.beamWidth < 2) return [`lm needs beam search: set beamWidth > 1 (e.g. 8)`];
+        loadLm(p.lm);
+      }
       return [];
     } catch (e) {
       return [e instanceof Error ? e.message : String(e)];
@@ -138,6 +159,24 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       vocabError = e instanceof Error ? e : new Error(String(e));
     }
     let hotwordIds: number[][] | undefined;
+    let fusion: LmFusion | undefined;
+    if (p.lm && vocab && !vocabError) {
+      try {
+        if (p.beamWidth < 2) throw new Error(`${ctx.nodeId}: lm needs beam search: set beamWidth > 1 (e.g. 8)`);
+        const v = vocab;
+        const ids = v.pieces.map((_, i) => i);
+        fusion = {
+          lm: loadLm(p.lm),
+          weight: p.lmWeight,
+          bonus: p.wordBonus,
+          unkPenalty: p.unkPenalty,
+          startsWord: ids.map((i) => v.isBoundary(i) || v.startsWord(i)),
+          letters: ids.map((i) => (v.isBoundary(i) || v.isSpecial(i) ? '' : v.text(i).toLowerCase())),
+        };
+      } catch (e) {
+        vocabError = e instanceof Error ? e : new Error(String(e));
+      }
+    }
 
     const result = (st: State, isFinal: boolean, end?: UtteranceItem): TranscriptItem => {
       const tokens = st.search?.best() ?? [];
@@ -175,7 +214,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       restore: (id, value) => {
         const { search, ...rest } = value as Snapshot;
         const state: State = { ...rest, id };
-        if (search) state.search = search.kind === 'greedy' ? GreedySearch.restore(search) : BeamSearch.restore(p.beamWidth, p.hotwordBoost, search);
+        if (search) state.search = search.kind === 'greedy' ? GreedySearch.restore(search) : BeamSearch.restore(p.beamWidth, p.hotwordBoost, search, fusion);
         return state;
       },
       onItem(st, it, emit) {
@@ -213,7 +252,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
                 else ctx.log.warn(`${ctx.nodeId}: hotword '${w}' cannot be spelled with ${p.tokens}; ignored`);
               }
             }
-            st.search = new BeamSearch(blank, p.beamWidth, hotwordIds, p.hotwordBoost);
+            st.search = new BeamSearch(blank, p.beamWidth, hotwordIds, p.hotwordBoost, 12, fusion);
           } else st.search = new GreedySearch(blank);
         }
         st.frameShiftMs = item.frameShiftMs;

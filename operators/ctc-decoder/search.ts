@@ -92,6 +92,29 @@ interface Node {
   partial: number;
   /** Boost kept for completed hotwords. */
   boost: number;
+  /** Language model: the completed words' weighted score, the last words (context) and the word being spelled. */
+  lm: number;
+  context: string[];
+  word: string;
+}
+
+/**
+ * Word-level shallow fusion (as pyctcdecode does): each completed word adds weight x ln P(word | previous
+ * words) + bonus; a word that cannot become a vocabulary word (no word starts with its letters) is
+ * scored `unkPenalty` as soon as that shows, so such prefixes fall out of the beam early.
+ */
+export interface LmFusion {
+  lm: {
+    order: number;
+    logProb(context: readonly string[], word: string): number | undefined;
+    hasPrefix(prefix: string): boolean;
+  };
+  weight: number;
+  bonus: number;
+  unkPenalty: number;
+  /** Per token id: it starts a new word (a boundary, or a SentencePiece `▁xyz` piece), and the letters it adds. */
+  startsWord: boolean[];
+  letters: string[];
 }
 
 interface Beam {
@@ -125,6 +148,7 @@ export class BeamSearch implements Search {
     private readonly boost = 0,
     /** Tokens more than this far (log) below a frame's best are not tried. */
     private readonly prune = 12,
+    private readonly fusion?: LmFusion,
   ) {
     for (const seq of hotwords) {
       let n = this.root;
@@ -138,7 +162,7 @@ export class BeamSearch implements Search {
       }
       n.end = true;
     }
-    const rootNode: Node = { id: -1, parent: null, startFrame: 0, endFrame: 0, prob: 0, hw: this.root, partial: 0, boost: 0 };
+    const rootNode: Node = { id: -1, parent: null, startFrame: 0, endFrame: 0, prob: 0, hw: this.root, partial: 0, boost: 0, lm: 0, context: ['<s>'], word: '' };
     this.beams = [{ node: rootNode, pb: 0, pnb: NEG }];
   }
 
@@ -147,8 +171,8 @@ export class BeamSearch implements Search {
   }
 
   /** A search resumed from `snapshot()` (decoded in one piece, so the shared references hold). */
-  static restore(beamWidth: number, boost: number, s: Extract<SearchSnapshot, { kind: 'beam' }>): BeamSearch {
-    const b = new BeamSearch(s.blank, beamWidth, [], boost);
+  static restore(beamWidth: number, boost: number, s: Extract<SearchSnapshot, { kind: 'beam' }>, fusion?: LmFusion): BeamSearch {
+    const b = new BeamSearch(s.blank, beamWidth, [], boost, 12, fusion);
     b.beams = s.beams as Beam[];
     b.root = s.root as TrieNode;
     return b;
@@ -173,7 +197,34 @@ export class BeamSearch implements Search {
         } else hw = next;
       } else hw = this.root;
     }
-    return { id, parent, startFrame: frame, endFrame: frame, prob, hw, partial, boost };
+    let { lm, context, word } = parent;
+    const f = this.fusion;
+    if (f) {
+      if (f.startsWord[id]) {
+        if (word) {
+          lm += this.wordScore(context, word);
+          context = [...context.slice(Math.max(0, context.length - f.lm.order + 2)), word];
+        }
+        word = f.letters[id];
+      } else word += f.letters[id];
+    }
+    return { id, parent, startFrame: frame, endFrame: frame, prob, hw, partial, boost, lm, context, word };
+  }
+
+  /** Weighted LM score of a completed word. */
+  private wordScore(context: readonly string[], word: string): number {
+    const f = this.fusion!;
+    const lp = f.lm.logProb(context, word);
+    return (lp === undefined ? f.unkPenalty : f.weight * lp) + f.bonus;
+  }
+
+  /** The LM's view of a prefix: completed words, plus a penalty once the open word cannot become a known one. */
+  private lmScore(n: Node, final: boolean): number {
+    const f = this.fusion;
+    if (!f) return 0;
+    if (!n.word) return n.lm;
+    if (final) return n.lm + this.wordScore(n.context, n.word);
+    return f.lm.hasPrefix(n.word) ? n.lm : n.lm + f.unkPenalty;
   }
 
   feed(data: Float32Array, nFrames: number, vocab: number, startFrame: number): void {
@@ -222,15 +273,21 @@ export class BeamSearch implements Search {
       }
       const all: Beam[] = [];
       for (const m of next.values()) for (const b of m.values()) all.push(b);
-      const score = (b: Beam) => lse(b.pb, b.pnb) + b.node.boost + b.node.partial;
+      const score = (b: Beam) => lse(b.pb, b.pnb) + b.node.boost + b.node.partial + this.lmScore(b.node, false);
       all.sort((a, b) => score(b) - score(a));
       this.beams = all.slice(0, this.beamWidth);
     }
   }
 
   best(): Token[] {
+    // With a language model the open last word is scored as complete before choosing.
+    let top = this.beams[0];
+    if (this.fusion) {
+      const score = (b: Beam) => lse(b.pb, b.pnb) + b.node.boost + b.node.partial + this.lmScore(b.node, true);
+      for (const b of this.beams) if (score(b) > score(top)) top = b;
+    }
     const out: Token[] = [];
-    for (let n: Node | null = this.beams[0].node; n && n.parent; n = n.parent) {
+    for (let n: Node | null = top.node; n && n.parent; n = n.parent) {
       out.push({ id: n.id, startFrame: n.startFrame, endFrame: n.endFrame, prob: n.prob });
     }
     return out.reverse();
