@@ -67,7 +67,7 @@ export interface Detection {
   };
 }
 
-export function describeSession(path: string, session: InferenceSession, header: OnnxHeader): ModelDescription {
+export function describeSession(path: string, session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>, header: OnnxHeader): ModelDescription {
   const info = (m: InferenceSession.ValueMetadata): TensorInfo =>
     m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] };
   return {

@@ -52,6 +52,7 @@ export interface OnnxSttParams {
   interOpThreads: number;
   graphOptimizationLevel: GraphOptimizationLevel;
   executionProvider: ExecutionProvider;
+  inferenceThread: 'main' | 'worker';
 }
 
 let openStates = 0;
@@ -81,6 +82,7 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
     interOpThreads: p.interOpThreads,
     graphOptimizationLevel: p.graphOptimizationLevel,
     executionProvider: p.executionProvider,
+    worker: p.inferenceThread === 'worker',
   });
   const desc = describeSession(path, loaded.session, loaded.header);
   const d = detectContract(desc, {
@@ -225,6 +227,12 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       interOpThreads: { type: 'integer', minimum: 0, default: 1 },
       graphOptimizationLevel: { enum: ['disabled', 'basic', 'extended', 'all'], default: 'all' },
       executionProvider: { enum: ['cpu', 'cuda'], default: 'cpu' },
+      inferenceThread: {
+        enum: ['main', 'worker'],
+        default: 'main',
+        description:
+          "Where the model runs: 'worker' (a worker thread: file reading, mel and decoding overlap the model on a second core) or 'main' (onnxruntime-node runs it synchronously on the main thread).",
+      },
     },
   },
   check: async (p) => {

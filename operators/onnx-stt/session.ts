@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { readOnnxHeader, type OnnxHeader } from './onnx-proto.js';
+import { WorkerSession } from './worker-session.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -16,6 +17,8 @@ export interface SessionOptions {
   interOpThreads: number;
   graphOptimizationLevel: GraphOptimizationLevel;
   executionProvider: ExecutionProvider;
+  /** Run the model on a worker thread (worker-session.ts) instead of the main thread. */
+  worker: boolean;
 }
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
@@ -23,9 +26,11 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   interOpThreads: 1,
   graphOptimizationLevel: 'all',
   executionProvider: 'cpu',
+  worker: false,
 };
 
-export type Session = ort.InferenceSession;
+/** What the toolkit uses of a session: onnxruntime-node's own, or one on a worker thread. */
+export type Session = Pick<ort.InferenceSession, 'run' | 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata' | 'release'>;
 export const Tensor = ort.Tensor;
 export type Tensor = ort.Tensor;
 
@@ -81,12 +86,13 @@ export function loadModel(path: string, options: Partial<SessionOptions> = {}): 
       const header = await readOnnxHeader(abs);
       let session: Session;
       try {
-        session = await ort.InferenceSession.create(abs, {
+        const sessionOptions: ort.InferenceSession.SessionOptions = {
           intraOpNumThreads: opts.intraOpThreads,
           interOpNumThreads: opts.interOpThreads,
           graphOptimizationLevel: opts.graphOptimizationLevel,
           executionProviders: [opts.executionProvider],
-        });
+        };
+        session = opts.worker ? await WorkerSession.create(abs, sessionOptions) : await ort.InferenceSession.create(abs, sessionOptions);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         const hint =
