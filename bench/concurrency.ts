@@ -2,7 +2,7 @@
  * bench:concurrency — how many live streams one process carries in real time.
  *
  *   npm run bench:concurrency [-- --quick] [-- --n 1,4,16,64,128] [-- --seconds 20] [-- --max-wait-ms 0]
- *                             [-- --model m.onnx --tokens t.txt]
+ *                             [-- --model m.onnx --tokens t.txt] [-- --worker (OnnxSTT inferenceThread: worker)]
  *
  * For each N: N streams fed in real time by an in-process paced feeder (100 ms blocks, as FileSource and
  * WebSocketSource emit them; stream starts staggered over one block so arrivals interleave), each playing a
@@ -21,7 +21,7 @@ import { OnnxSTT, onnxStt, prepareModel, type OnnxSttParams } from '../operators
 import { loadModel } from '../operators/onnx-stt/session.js';
 import { validateParams } from '../toolkit/params.js';
 import { punct, type AudioItem, type LogprobsItem, type StreamItem } from '../toolkit/items.js';
-import { SHARED_MACHINE_NOTE, chooseAudio, fmt, list, machine, main, num, percentile, quick, readWavFile, requireModel, result, table } from './common.js';
+import { SHARED_MACHINE_NOTE, chooseAudio, flag, fmt, list, machine, main, num, percentile, quick, readWavFile, requireModel, result, table } from './common.js';
 
 const SR = 16000;
 const BLOCK = SR / 10;
@@ -129,7 +129,7 @@ async function level(n: number, seconds: number, maxWaitMs: number, model: strin
   let lastResult = 0;
   let t0 = 0;
 
-  const stt = onnxStt({ model, maxBatch: n, maxWaitMs, intraOpThreads: 1, interOpThreads: 1 });
+  const stt = onnxStt({ model, maxBatch: n, maxWaitMs, intraOpThreads: 1, interOpThreads: 1, inferenceThread: flag('worker') ? 'worker' : 'main' });
   const done = new Promise<void>((resolve, reject) => {
     input
       .pipe(
