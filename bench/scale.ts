@@ -33,7 +33,7 @@ const stopAll = async (ws: WorkerProcess[]) => {
 
 main(async () => {
   if (!redisServerAvailable()) throw new Error('bench:scale needs redis-server (apt-get install redis-server)');
-  const sessions = num('sessions', quick ? 4 : 160);
+  const sessions = num('sessions', quick ? 4 : 480);
   const failoverMs = num('failover-ms', 2000);
   const redis = await startRedis();
   const client = new Redis(redis.url);
