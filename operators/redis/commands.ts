@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { commandExtensions, commandHelp, ownArgsCommands, type ExtensionOptions } from '../../toolkit/cli/extensions.js';
 import { consoleLogger } from '../../toolkit/operator.js';
-import { resolveAsset } from '../../toolkit/paths.js';
 import { DEFAULT_REDIS_URL } from './connection.js';
 import { collectResults, produceFiles, resultsTail } from './producer.js';
 
@@ -45,26 +44,10 @@ async function worker(args: string[]): Promise<number> {
     params[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   if (values.redis) params.redis = values.redis;
-  const [{ OPERATORS }, { loadGraphFile }, { runPlan }, { GraphError }] = await Promise.all([
-    import('../index.js'),
-    import('../../toolkit/graph/load.js'),
-    import('../../toolkit/runtime/run.js'),
-    import('../../toolkit/graph/errors.js'),
-  ]);
-  let plan;
-  try {
-    plan = await loadGraphFile(resolveAsset(positionals[0] ?? 'graphs/redis-worker.yaml'), { registry: OPERATORS, params });
-  } catch (e) {
-    if (e instanceof GraphError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (!plan.nodes.some((n) => n.spec.kind === 'RedisAudioSource')) {
-    log.info(`streamsx-stt: ${positionals[0]}: worker needs a graph with a RedisAudioSource (use 'run' for other graphs)`);
-    return 2;
-  }
+  const { loadCommandGraph } = await import('../../toolkit/cli/command-graph.js');
+  const plan = await loadCommandGraph('worker', positionals[0], 'graphs/redis-worker.yaml', params, 'RedisAudioSource', log);
+  if (!plan) return 2;
+  const { runPlan } = await import('../../toolkit/runtime/run.js');
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

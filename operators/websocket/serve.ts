@@ -6,7 +6,6 @@
  * message) and exits 0; a second signal exits at once.
  */
 import { commandExtensions, commandHelp, type ExtensionOptions } from '../../toolkit/cli/extensions.js';
-import { resolveAsset } from '../../toolkit/paths.js';
 
 export const SERVE_HELP = `streamsx-stt serve [graph.yaml] [--port N] [--host H] [--param name=value]... [--verbose]
   Runs a live transcription server (default graph: graphs/ws-server.yaml) until SIGINT/SIGTERM.
@@ -20,29 +19,13 @@ export async function serve(args: string[], opts: ExtensionOptions): Promise<num
     opts.log.info(`streamsx-stt: serve takes at most one graph file\n${SERVE_HELP}`);
     return 2;
   }
-  const [{ OPERATORS }, { loadGraphFile }, { runPlan }, { GraphError }] = await Promise.all([
-    import('../index.js'),
-    import('../../toolkit/graph/load.js'),
-    import('../../toolkit/runtime/run.js'),
-    import('../../toolkit/graph/errors.js'),
-  ]);
   const params: Record<string, string> = { ...(opts.params ?? {}) };
   if (opts.port !== undefined) params.port = opts.port;
   if (opts.host !== undefined) params.host = opts.host;
-  let plan;
-  try {
-    plan = await loadGraphFile(resolveAsset(args[0] ?? 'graphs/ws-server.yaml'), { registry: OPERATORS, params });
-  } catch (e) {
-    if (e instanceof GraphError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (!plan.nodes.some((n) => n.spec.kind === 'WebSocketSource')) {
-    opts.log.info(`streamsx-stt: ${args[0]}: serve needs a graph with a WebSocketSource (use 'run' for other graphs)`);
-    return 2;
-  }
+  const { loadCommandGraph } = await import('../../toolkit/cli/command-graph.js');
+  const plan = await loadCommandGraph('serve', args[0], 'graphs/ws-server.yaml', params, 'WebSocketSource', opts.log);
+  if (!plan) return 2;
+  const { runPlan } = await import('../../toolkit/runtime/run.js');
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
