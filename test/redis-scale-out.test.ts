@@ -149,4 +149,22 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
     expect(down.status).to.equal(1);
     expect(down.stderr.trim()).to.equal('streamsx-stt produce: producer: cannot connect to Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1');
   });
+
+  it('a malformed audio entry fails that session alone, with an error result naming it', async () => {
+    const reference = await singleProcess();
+    const prefix = 'malformed';
+    const worker = await startWorker(redis!.url, 'm1', { prefix });
+    workers.push(worker);
+    // A hand-written producer: session 'bad' has an entry without samples; 'good' is a shipped clip.
+    await client!.xadd(`${prefix}:audio:bad`, '*', 'start', 0, 'rate', 16000, 'pcm', 'not float32');
+    await client!.xadd(`${prefix}:audio:bad`, '*', 'end', 1);
+    await client!.xadd(`${prefix}:sessions`, '*', 'session', 'bad', 'sampleRate', 16000);
+    const [good] = await produceFiles({ url: redis!.url, prefix, files: [CLIPS[0]] });
+    const results = await collectResults(redis!.url, prefix, ['bad', good.session], { timeoutMs: 30000 });
+    expect(results.get('bad')!.error).to.match(/^session 'bad': audio entry \d+-\d+ has no f32 samples or no valid start$/);
+    expect(results.get('bad')!.finals).to.deep.equal([]);
+    expect(results.get(good.session)!.finals.map((f) => f.text)).to.deep.equal([reference.get(basename(CLIPS[0]))]);
+    worker.proc.kill('SIGTERM');
+    expect(await worker.exited).to.equal(0);
+  });
 });
