@@ -5,7 +5,7 @@
  *
  *   npm run bench:wer [-- --set name=DIR ...] [-- --eval-dir DIR] [-- --limit N] [-- --quick]
  *                     [-- --model m.onnx --tokens t.txt] [-- --offline-model m.offline.onnx]
- *                     [-- --no-pocketsphinx] [-- --pocketsphinx-bin PATH] [-- --hyps out.tsv]
+ *                     [-- --no-pocketsphinx] [-- --pocketsphinx-sets a,b] [-- --pocketsphinx-bin PATH] [-- --hyps out.tsv]
  *
  * A set is a folder of WAV files with their references in `refs.tsv` (`utt<TAB>reference`, the clip
  * being <utt>.wav: the layout training/evaluate.py reads) or `transcripts.tsv` (`file.wav<TAB>reference`,
@@ -220,6 +220,8 @@ main(async () => {
       ? { model: besideModel, label: 'model.offline.onnx beside the model (the offline export of the same weights, mode offline)' }
       : { model: m.model, label: 'the streaming model itself with mode offline (no model.offline.onnx beside it)' };
   const psWanted = !flag('no-pocketsphinx');
+  // PocketSphinx runs a process per file at about 2x real time: --pocketsphinx-sets librivox limits it to some sets.
+  const psSets = opt('pocketsphinx-sets')?.split(',');
   const psBin = psWanted ? findPocketsphinx(opt('pocketsphinx-bin') ?? 'pocketsphinx_continuous') : undefined;
   const psNote = !psWanted
     ? 'n/a: PocketSphinx skipped (--no-pocketsphinx)'
@@ -255,7 +257,7 @@ main(async () => {
     for (const set of sets) {
       const stream = await toolkit(set, m.model, m.tokens, 'streaming', tmp);
       const off = await toolkit(set, offline.model, m.tokens, 'offline', tmp);
-      const ps = psBin ? await pocketsphinx(psBin, set, tmp) : undefined;
+      const ps = psBin && (!psSets || psSets.includes(set.name)) ? await pocketsphinx(psBin, set, tmp) : undefined;
       rows.push({ set, stream, off, ps });
       const failures = [...stream.failed, ...off.failed, ...(ps?.failed ?? [])];
       // Progress on stderr (not in --quick runs, whose output the smoke test reads as one piece).
@@ -277,7 +279,7 @@ main(async () => {
     set: { name: 'all (pooled)', dir: '', utts: rows.flatMap((r) => r.set.utts), renormalised: 0 },
     stream: merge(rows.map((r) => r.stream)),
     off: merge(rows.map((r) => r.off)),
-    ps: psBin ? merge(rows.map((r) => r.ps!)) : undefined,
+    ps: rows.every((r) => r.ps) ? merge(rows.map((r) => r.ps!)) : undefined,
   };
   const scored = [...rows, ...(rows.length > 1 ? [all] : [])].map((r) => ({
     r,
