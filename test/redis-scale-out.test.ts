@@ -167,4 +167,17 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
     worker.proc.kill('SIGTERM');
     expect(await worker.exited).to.equal(0);
   });
+
+  it('fences writes: a worker that lost a session can write neither its results nor its checkpoints', async () => {
+    const { writeResult, writeCheckpoint, claimSession } = await import('../operators/redis/scripts.js');
+    const k = { owner: 'fence:owner:x', seen: 'fence:seen:x', results: 'fence:results', ckpt: 'fence:ckpt:x' };
+    await claimSession(client!, [k.owner, k.ckpt], ['old', '1-0']);
+    expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u0', 'session', 'x', 'type', 'final', 'text', 'a'])).to.equal(1);
+    expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u0', 'session', 'x', 'type', 'final', 'text', 'a'])).to.equal(0); // duplicate
+    await claimSession(client!, [k.owner, k.ckpt], ['new', '1-0']); // taken over
+    expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u1', 'session', 'x', 'type', 'final', 'text', 'b'])).to.equal(-1);
+    expect(await writeCheckpoint(client!, [k.owner, k.ckpt], ['old', 'state'])).to.equal(0);
+    expect(await writeCheckpoint(client!, [k.owner, k.ckpt], ['new', 'state'])).to.equal(1);
+    expect(await client!.xlen(k.results)).to.equal(1);
+  });
 });
