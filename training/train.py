@@ -30,7 +30,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import BLANK, build, config_dict, ids_to_text, text_to_ids  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("STT_TRAIN_THREADS", "1")))
 
 
 def log(run, msg):
