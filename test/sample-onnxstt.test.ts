@@ -87,6 +87,8 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
       jsonl: ['--format', 'jsonl', '--audio-file', 'samples/audio'],
       offline: ['--offline', '--verbose', '--model', join(BUNDLED, 'model.onnx'), '--audio-file', FOX],
       badUsage: ['--no-such-option'],
+      lm: ['--lm', '--audio-file', 'samples/audio'],
+      badBeam: ['--beam', '0'],
     };
     if (offlineFolder) cases.offlineExport = ['--offline', '--verbose', '--model', offlineFolder, '--audio-file', FOX];
     const names = Object.keys(cases);
@@ -165,5 +167,15 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
     expect(r.code).to.equal(2);
     expect(r.err).to.match(/usage: npm run sample:onnxstt/);
     expect(r.out).to.equal('');
+  });
+
+  it('--lm: beam search with the bundled word language model, one final per file', () => {
+    const r = runs.lm;
+    expect(r.code, r.err).to.equal(0);
+    const t = texts(r);
+    expect(t.map(([f]) => f)).to.deep.equal([FOX, LIBRIVOX]);
+    for (const [, text] of t) expect(text).to.match(/[a-z]/);
+    expect(runs.badBeam.code).to.equal(2);
+    expect(runs.badBeam.err).to.contain("OnnxSTT sample: --beam must be a whole number >= 1, got '0'");
   });
 });

@@ -26,11 +26,13 @@ import { TOOLKIT_ROOT } from '../../toolkit/paths.js';
 import { runPlan } from '../../toolkit/runtime/run.js';
 
 const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [--model DIR|model.onnx] [--format text|jsonl]
-                                 [--offline] [--chunk-ms MS] [--partials] [--verbose]
+                                 [--offline] [--lm] [--beam N] [--chunk-ms MS] [--partials] [--verbose]
   --audio-file, -a  WAV file, folder (its *.wav, sorted) or glob; repeat for more (default: samples/audio/*.wav)
   --model, -m       model folder (model.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
   --format, -f      text (default) or jsonl (any Sink format: csv, srt, vtt, stt-csv)
   --offline         whole-utterance path: OnnxSTT mode offline, on model.offline.onnx when the folder has it
+  --lm              beam search with the model folder's word language model (lm.arpa.gz; --beam 16 unless given)
+  --beam N          CtcDecoder prefix beam search with N beams (default 1: greedy)
   --chunk-ms        Chunker block size in ms (default 160; the transcript does not depend on it)
   --partials        also print partial transcripts (default: one final transcript per file)
   --verbose, -v     log the model contract, mode and progress on stderr
@@ -53,6 +55,8 @@ function parse() {
       format: { type: 'string', short: 'f', default: 'text' },
       offline: { type: 'boolean', default: false },
       partials: { type: 'boolean', default: false },
+      lm: { type: 'boolean', default: false },
+      beam: { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -115,6 +119,15 @@ if (modelGiven || values.offline) {
   params.tokens = choice.tokens;
 }
 if (values['chunk-ms']) params.chunkMs = values['chunk-ms'];
+if (values.beam !== undefined) {
+  if (!/^[1-9]\d*$/.test(values.beam)) usageError(`--beam must be a whole number >= 1, got '${values.beam}'`);
+  params.beamWidth = values.beam;
+}
+if (values.lm) {
+  const dir = modelGiven && !/\.onnx$/i.test(modelGiven) ? modelGiven : dirname(choice.model);
+  params.lm = join(dir, 'lm.arpa.gz');
+  params.beamWidth ??= '16';
+}
 
 try {
   const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs', 'onnx-stt.yaml'), { registry: OPERATORS, params });
