@@ -14,7 +14,7 @@ import {
   type ContractStream,
 } from './contract.js';
 import { Tensor } from './session.js';
-import { WindowedRunner, unitsOf } from './windowed.js';
+import { WindowedRunner, type WindowedSnapshot, unitsOf } from './windowed.js';
 
 export function createNemoOffline(o: ContractOptions): ContractModel {
   const d = o.detection;
@@ -23,7 +23,7 @@ export function createNemoOffline(o: ContractOptions): ContractModel {
   const perFeature = o.normalize === 'per_feature';
   if (o.mode === 'streaming') throw new Error('nemo-offline cannot stream');
 
-  const openStream = (streamId: string): ContractStream => {
+  const openStream = (streamId: string, from?: unknown): ContractStream => {
     let subsampling = d.subsampling;
     let inShiftMs = 10;
     let runner: WindowedRunner | undefined;
@@ -58,7 +58,15 @@ export function createNemoOffline(o: ContractOptions): ContractModel {
       });
     };
 
+    if (from !== undefined) {
+      const s = from as { subsampling?: number; inShiftMs: number; runner?: WindowedSnapshot };
+      subsampling = s.subsampling;
+      inShiftMs = s.inShiftMs;
+      if (s.runner) (runner = makeRunner(inShiftMs)).restore(s.runner);
+    }
+
     return {
+      snapshot: () => ({ subsampling, inShiftMs, runner: runner?.snapshot() }),
       async push(item: FeaturesItem | AudioItem, emit) {
         if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
         if (item.nFeatures !== nFeat) {

@@ -8,7 +8,7 @@
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import { logSoftmaxRows, type ContractModel, type ContractOptions, type ContractStream } from './contract.js';
 import { Tensor } from './session.js';
-import { WindowedRunner, unitsOf } from './windowed.js';
+import { WindowedRunner, type WindowedSnapshot, unitsOf } from './windowed.js';
 
 export const W2V_SAMPLE_RATE = 16000;
 export const W2V_STRIDE = 320;
@@ -32,7 +32,7 @@ export function createWav2Vec2(o: ContractOptions): ContractModel {
   const n = d.names;
   if (o.mode === 'streaming') throw new Error('wav2vec2 cannot stream');
 
-  const openStream = (streamId: string): ContractStream => {
+  const openStream = (streamId: string, from?: unknown): ContractStream => {
     const runWindow = async (units: Float32Array, nSamples: number) => {
       if (nSamples < 400) return { data: new Float32Array(0), vocab: d.vocabSize ?? 1, valid: 0 };
       const feeds: Record<string, InstanceType<typeof Tensor>> = {
@@ -57,7 +57,9 @@ export function createWav2Vec2(o: ContractOptions): ContractModel {
         `stream '${streamId}' is longer than maxUtteranceMs (${o.maxUtteranceMs} ms) in mode offline (whole utterance): use mode buffered for long audio, or raise maxUtteranceMs`,
       runWindow,
     });
+    if (from !== undefined) runner.restore(from as WindowedSnapshot);
     return {
+      snapshot: () => runner.snapshot(),
       async push(item: FeaturesItem | AudioItem, emit) {
         if (item.kind !== 'audio') {
           throw new Error(`${o.modelPath} is a wav2vec2-style model on raw audio; remove the MelExtractor and feed audio items`);

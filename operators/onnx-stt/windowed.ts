@@ -33,6 +33,13 @@ export interface WindowedOptions {
   runWindow: (units: Float32Array, nUnits: number) => Promise<WindowResult>;
 }
 
+export interface WindowedSnapshot {
+  units: Float32Array;
+  base: number;
+  length: number;
+  nextChunk: number;
+}
+
 export class WindowedRunner {
   private buf: FrameBuffer;
   private nextChunk = 0;
@@ -40,6 +47,18 @@ export class WindowedRunner {
 
   constructor(private readonly o: WindowedOptions) {
     this.buf = new FrameBuffer(o.width, o.mode === 'buffered' ? o.chunk + 2 * o.context : 1024);
+  }
+
+  /** The units not yet consumed and the next chunk (checkpoints). */
+  snapshot(): WindowedSnapshot {
+    return { units: this.buf.view(this.buf.base, this.buf.end).slice(), base: this.buf.base, length: this.buf.length, nextChunk: this.nextChunk };
+  }
+
+  restore(s: WindowedSnapshot): void {
+    this.buf.length = 0;
+    this.buf.append(s.units, s.length);
+    this.buf.base = s.base;
+    this.nextChunk = s.nextChunk;
   }
 
   async push(data: Float32Array, nUnits: number, emit: EmitFrames): Promise<void> {
