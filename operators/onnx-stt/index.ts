@@ -295,6 +295,20 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       return withState(marker, ctx.nodeId, value);
     };
 
+    /**
+     * Runs `task` now (unbatched: perStream already serialises), or, batched, after this stream's work in
+     * flight without holding up the other streams' items (their windows may join the same batch).
+     */
+    const inOrder = (st: StreamState, model: ContractModel, task: () => void | Promise<void>): void | Promise<void> => {
+      if (!model.concurrent) return task();
+      if (st.failure !== undefined) throw st.failure;
+      ctx.flow.hold();
+      st.pending = st.pending.then(task).finally(() => ctx.flow.release());
+      st.pending.catch((e: unknown) => {
+        st.failure ??= e;
+      });
+    };
+
     /** Opens the contract stream a restored state left pending. */
     const resumed = (st: StreamState, model: ContractModel) => {
       if (!st.stream && st.resume !== undefined) {
@@ -316,14 +330,8 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       async onItem(st, item, emit) {
         const model = await ready;
         if (item.kind === 'checkpoint') {
-          if (!model.concurrent) return emit(snapshotInto(st, item));
           // Batched: after this stream's steps in flight, without holding up the other streams.
-          if (st.failure !== undefined) throw st.failure;
-          st.pending = st.pending.then(() => emit(snapshotInto(st, item)));
-          st.pending.catch((e: unknown) => {
-            st.failure ??= e;
-          });
-          return;
+          return inOrder(st, model, () => emit(snapshotInto(st, item)));
         }
         if (item.kind === 'utterance') {
           // End the segment like a stream (flush, fresh caches next time), then pass the marker on.
@@ -341,14 +349,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
             }
             emit(item);
           };
-          if (!model.concurrent) return finish();
-          if (st.failure !== undefined) throw st.failure;
-          ctx.flow.hold();
-          st.pending = st.pending.then(finish).finally(() => ctx.flow.release());
-          st.pending.catch((e: unknown) => {
-            st.failure ??= e;
-          });
-          return;
+          return inOrder(st, model, finish);
         }
         if (item.kind !== model.input) {
           // Never pass the wrong kind on silently: the decoder would see no log-probs and write an empty result.
@@ -367,14 +368,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
           }
           return st.stream.push(item as never, (out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
         };
-        if (!model.concurrent) return push();
-        // Batched: do not hold up other streams' items; this stream's pushes stay in order.
-        if (st.failure !== undefined) throw st.failure;
-        ctx.flow.hold();
-        st.pending = st.pending.then(push).finally(() => ctx.flow.release());
-        st.pending.catch((e: unknown) => {
-          st.failure ??= e;
-        });
+        return inOrder(st, model, push);
       },
       async onEnd(st, emit) {
         await st.pending;
