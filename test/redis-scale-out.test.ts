@@ -144,23 +144,28 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
     const cli = join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js');
     const bad = spawnSync(process.execPath, [cli, 'worker', '--redis', 'http://x'], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
-    expect(bad.stderr).to.contain("redis-worker.yaml:24:5: src (RedisAudioSource): url: 'http://x' is not a Redis URL (expected redis://host:port[/db])");
+    expect(bad.stderr).to.match(/redis-worker\.yaml:\d+:5: src \(RedisAudioSource\): url: 'http:\/\/x' is not a Redis URL \(expected redis:\/\/host:port\[\/db\]\)\n/);
     const down = spawnSync(process.execPath, [cli, 'produce', '--redis', 'redis://127.0.0.1:1', CLIPS[0]], { encoding: 'utf8' });
     expect(down.status).to.equal(1);
     expect(down.stderr.trim()).to.equal('streamsx-stt produce: producer: cannot connect to Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1');
   });
 
-  it('a malformed audio entry fails that session alone, with an error result naming it', async () => {
+  it('a malformed audio entry or a producer gone silent fails that session alone, with an error result naming it', async () => {
     const reference = await singleProcess();
     const prefix = 'malformed';
-    const worker = await startWorker(redis!.url, 'm1', { prefix });
+    const worker = await startWorker(redis!.url, 'm1', { prefix, sessionIdleMs: 1500 });
     workers.push(worker);
     // A hand-written producer: session 'bad' has an entry without samples; 'good' is a shipped clip.
     await client!.xadd(`${prefix}:audio:bad`, '*', 'start', 0, 'rate', 16000, 'pcm', 'not float32');
     await client!.xadd(`${prefix}:audio:bad`, '*', 'end', 1);
     await client!.xadd(`${prefix}:sessions`, '*', 'session', 'bad', 'sampleRate', 16000);
+    // 'silent': a producer that died after one entry, without 'end'.
+    await client!.xadd(`${prefix}:audio:silent`, '*', 'start', 0, 'rate', 16000, 'f32', Buffer.from(new Float32Array(1600).buffer));
+    await client!.xadd(`${prefix}:sessions`, '*', 'session', 'silent', 'sampleRate', 16000);
     const [good] = await produceFiles({ url: redis!.url, prefix, files: [CLIPS[0]] });
-    const results = await collectResults(redis!.url, prefix, ['bad', good.session], { timeoutMs: 30000 });
+    const results = await collectResults(redis!.url, prefix, ['bad', 'silent', good.session], { timeoutMs: 30000 });
+    expect(results.get('silent')!.error).to.match(/^session 'silent': no audio for 1500 ms and no end entry \(after entry \d+-\d+\); ended$/);
+    expect(await client!.xlen(`${prefix}:sessions`)).to.equal(0); // done sessions leave the sessions stream
     expect(results.get('bad')!.error).to.match(/^session 'bad': audio entry \d+-\d+ has no f32 samples or no valid start$/);
     expect(results.get('bad')!.finals).to.deep.equal([]);
     expect(results.get(good.session)!.finals.map((f) => f.text)).to.deep.equal([reference.get(basename(CLIPS[0]))]);

@@ -148,6 +148,8 @@ interface StreamState {
   degeneracy: DegeneracyTracker;
   /** Restored from a checkpoint: the contract stream's snapshot, opened at the next push or end. */
   resume?: unknown;
+  /** Released (stream ended, failed, or replaced by a restore): queued batched work must do nothing. */
+  dead?: boolean;
 }
 
 /** What a checkpoint holds for one stream. */
@@ -303,7 +305,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       if (!model.concurrent) return task();
       if (st.failure !== undefined) throw st.failure;
       ctx.flow.hold();
-      st.pending = st.pending.then(task).finally(() => ctx.flow.release());
+      st.pending = st.pending.then(() => (st.dead ? undefined : task())).finally(() => ctx.flow.release());
       st.pending.catch((e: unknown) => {
         st.failure ??= e;
       });
@@ -378,6 +380,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
       },
       release(st) {
+        st.dead = true;
         live--;
         openStates--;
         st.stream?.release();
@@ -386,6 +389,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     });
 
     function emitFrames(st: StreamState, out: FramesOut, blankId: number, emit: (i: StreamItem) => void) {
+      if (st.dead) return;
       if (st.segmentStartMs !== undefined) {
         // The first frames of a segment: after a gap (dropNonSpeech) frame indices follow the stream's time.
         st.nextFrame = Math.max(st.nextFrame, Math.round(st.segmentStartMs / out.frameShiftMs));

@@ -27,6 +27,7 @@ export interface RedisAudioSourceParams {
   failoverMs: number;
   blockMs: number;
   idleExitMs: number;
+  sessionIdleMs: number;
 }
 
 export const redisParamsSchema = {
@@ -49,6 +50,8 @@ interface Session {
   seq: number;
   sinceCheckpoint: number;
   sampleRate: number;
+  /** When its last audio entry arrived (or it was claimed). */
+  lastEntryAt: number;
 }
 
 const HAND_BACK_IDLE_MS = 2 ** 31 - 1;
@@ -68,6 +71,12 @@ export const RedisAudioSource: SourceSpec<RedisAudioSourceParams> = {
       failoverMs: { type: 'integer', minimum: 100, default: 5000, description: "A session whose worker has not renewed its claim for this long is taken over (the dead worker's)." },
       blockMs: { type: 'integer', minimum: 1, maximum: 10000, default: 200, description: 'Longest wait for new audio in one read.' },
       idleExitMs: { type: 'integer', minimum: 0, default: 0, description: 'End (the worker exits) after this long with no session to work on; 0: run until stopped.' },
+      sessionIdleMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 600000,
+        description: "A session with no new audio for this long (a producer that died without 'end') fails with an error result and is completed; 0: wait forever.",
+      },
     },
   },
   check: (p) => {
@@ -111,6 +120,7 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
   let lastClaimTry = 0;
   let warnedAt = 0;
   let stopTimer = () => {};
+  let claimCursor = '0-0';
 
   try {
     await redis.xgroup('CREATE', keys.sessions, p.group, '0', 'MKSTREAM').catch((e: Error) => {
@@ -126,8 +136,11 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
         await redis.xack(keys.sessions, p.group, entry);
         return;
       }
+      // Our own entry, idle too long (a Redis outage, a stalled loop) and handed back to us: keep going as we were.
+      if (active.has(id) || draining.has(id)) return;
       const ckpt = (await claimSession(redis, [keys.owner(id), keys.checkpoint(id)], [me, entry])) as Buffer | null;
-      const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000) };
+      const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000), lastEntryAt: Date.now() };
+      let states: Record<string, Uint8Array> = {};
       if (ckpt) {
         let c;
         try {
@@ -138,10 +151,12 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
         if (c) {
           s.offset = c.position;
           s.seq = c.seq;
-          emit({ kind: 'restore', streamId: id, states: c.states });
+          states = c.states;
           ctx.log.info(`${ctx.nodeId}: session '${id}' taken over; resumed from checkpoint ${c.seq} (after entry ${c.position})`);
         }
       }
+      // Always: whatever an earlier holder of this id left in this process's operators is replaced.
+      emit({ kind: 'restore', streamId: id, states });
       active.set(id, s);
     };
 
@@ -149,10 +164,12 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       const room = p.maxSessions - active.size;
       if (room <= 0) return;
       // Sessions of workers that stopped renewing their claim come first: they are the oldest.
-      const [, reclaimed] = (await redis.callBuffer('XAUTOCLAIM', keys.sessions, p.group, me, p.failoverMs, '0-0', 'COUNT', room)) as unknown as [
+      // The cursor carries over between polls: XAUTOCLAIM looks at no more than COUNT x 10 pending entries per call.
+      const [next, reclaimed] = (await redis.callBuffer('XAUTOCLAIM', keys.sessions, p.group, me, p.failoverMs, claimCursor, 'COUNT', room)) as unknown as [
         Buffer,
         Array<[Buffer, Buffer[]] | null>,
       ];
+      claimCursor = next.toString();
       for (const e of reclaimed) if (e && e[1]) await start(e[0].toString(), e[1]);
       const left = p.maxSessions - active.size;
       if (left <= 0) return;
@@ -176,6 +193,19 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       });
     };
 
+    /** Sessions whose producer went silent without 'end' fail, so they do not hold a slot forever. */
+    const expire = () => {
+      if (!p.sessionIdleMs) return;
+      const now = Date.now();
+      for (const s of [...active.values()]) {
+        if (now - s.lastEntryAt < p.sessionIdleMs) continue;
+        active.delete(s.id);
+        draining.set(s.id, s);
+        emit({ kind: 'error', streamId: s.id, operator: ctx.nodeId, message: `session '${s.id}': no audio for ${p.sessionIdleMs} ms and no end entry (after entry ${s.offset}); ended` });
+        emit(punct(s.id));
+      }
+    };
+
     const read = async () => {
       const ids = [...active.keys()];
       const reply = (await redis.xreadBuffer(
@@ -191,6 +221,7 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
         const id = key.toString().slice(keys.audio('').length);
         const s = active.get(id);
         if (!s) continue;
+        if (entries.length) s.lastEntryAt = Date.now();
         for (const [entryId, flat] of entries) {
           s.offset = entryId.toString();
           const f = fieldsOf(flat);
@@ -239,6 +270,7 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
           idleSince = Date.now();
           await ctx.flow.ready();
           await read();
+          expire();
         } else {
           if (p.idleExitMs > 0 && !draining.size && Date.now() - idleSince >= p.idleExitMs) break;
           await sleep(Math.min(p.blockMs, 100));

@@ -115,7 +115,7 @@ async function produce(args: string[]): Promise<number> {
       } else {
         process.stdout.write(`${s.session}\t${s.file}\t${r.error ? `error: ${r.error}` : r.finals.map((f) => f.text).join(' ')}\n`);
       }
-      if (!r.finals.length && !r.error) missing++;
+      if (!r.ended) missing++;
     }
     if (missing) process.stderr.write(`${missing} session(s) got no result within ${timeoutS} s (are workers running?)\n`);
     return missing || [...results.values()].some((r) => r.error) ? 1 : 0;

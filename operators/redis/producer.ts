@@ -93,6 +93,8 @@ export interface SessionResult {
   error?: string;
   /** Entries read for this session (finals, errors, end): a duplicate would show here. */
   entries: number;
+  /** Its end record arrived: the session is done (it may have no finals: silence). */
+  ended: boolean;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function collectResults(
   const keys = new RedisKeys(prefix);
   const redis: Redis = await connect(url, 'result reader');
   const want = new Set(sessions);
-  const out = new Map<string, SessionResult>(sessions.map((s) => [s, { session: s, finals: [], entries: 0 }]));
+  const out = new Map<string, SessionResult>(sessions.map((s) => [s, { session: s, finals: [], entries: 0, ended: false }]));
   const ended = new Set<string>();
   const deadline = Date.now() + (o.timeoutMs ?? 600000);
   let offset = o.from ?? '0-0';
@@ -127,7 +129,10 @@ export async function collectResults(
           const text = f.get('text')?.toString() ?? '';
           if (type === 'final') r.finals.push({ utterance: Number(f.get('utterance')?.toString()), text, json: JSON.parse(f.get('json')?.toString() ?? '{}') as Record<string, unknown> });
           else if (type === 'error') r.error = text;
-          else if (type === 'end') ended.add(session);
+          else if (type === 'end') {
+            ended.add(session);
+            r.ended = true;
+          }
           o.onResult?.(session, type, text);
         }
       }

@@ -67,7 +67,9 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
             }
             onReply?.(reply);
           },
-          (e: unknown) => ctx.log.warn(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`),
+          // A lost write must not be followed by a later checkpoint (a replay would skip the lost result)
+          // nor leave a session unfinished: the worker stops, and its sessions fail over to the last good checkpoint.
+          (e: unknown) => dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`)),
         );
         outstanding = outstanding.then(() => w).finally(() => ctx.flow.release());
       };

@@ -47,7 +47,8 @@ export const writeResult = script(
 
 /**
  * KEYS owner, ckpt, seen, audio, sessions, results; ARGV consumer, group, fields of the end record...
- * The session is done: its end record (once), its announcement acknowledged, its keys deleted.
+ * The session is done: its end record (once), its announcement acknowledged and deleted (the sessions
+ * stream holds only live sessions; it must not be trimmed otherwise), its keys deleted.
  * -> 1 done, -1 not the owner.
  */
 export const completeSession = script(
@@ -56,6 +57,7 @@ export const completeSession = script(
    local entry = redis.call('HGET', KEYS[1], 'entry')
    if redis.call('HSETNX', KEYS[3], 'end', 1) == 1 then redis.call('XADD', KEYS[6], '*', unpack(ARGV, 3)) end
    redis.call('XACK', KEYS[5], ARGV[2], entry)
+   redis.call('XDEL', KEYS[5], entry)
    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
    return 1`,
 );

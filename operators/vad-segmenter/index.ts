@@ -185,7 +185,8 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
       flow: ctx.flow,
       snapshot: (st): Snapshot => ({
         sampleRate: st.sampleRate,
-        pending: st.pending.slice(0, st.pendingLen),
+        // Restored and not yet resumed (no audio since): the restored values are the state.
+        pending: st.resume ? st.resume.pending : st.pending.slice(0, st.pendingLen),
         pendingLen: st.pendingLen,
         held: st.held,
         heldStart: st.heldStart,
@@ -193,8 +194,8 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
         events: st.events,
         inUtterance: st.inUtterance,
         speechSamples: st.speechSamples,
-        vad: st.vad?.snapshot(),
-        seg: st.seg?.snapshot(),
+        vad: st.resume ? st.resume.vad : st.vad?.snapshot(),
+        seg: st.resume ? st.resume.seg : st.seg?.snapshot(),
       }),
       restore: (id, value) => {
         const v = value as Snapshot;
