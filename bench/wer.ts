@@ -328,7 +328,7 @@ main(async () => {
   if (failures.length) console.log(`\nFailed files (counted as empty transcripts):\n${failures.map((f) => `- ${f}`).join('\n')}`);
   console.log(
     `\nWER: word edit distance / reference words; CER: character edit distance (spaces included) / reference characters; ` +
-      `both summed over each set (training/evaluate.py's definition), greedy CTC, no language model. ` +
+      `both summed over each set (training/evaluate.py's definition), ${decoderNote()}. ` +
       `"streaming = offline" counts files whose two transcripts are identical. ` +
       (psBin ? '' : `PocketSphinx columns are n/a: ${psNote.replace(/^n\/a: /, '')}. `) +
       SHARED_MACHINE_NOTE +
@@ -365,4 +365,11 @@ function decoderParams(): Record<string, string> {
   if (opt('lm-weight')) out.lmWeight = opt('lm-weight')!;
   if (opt('word-bonus')) out.wordBonus = opt('word-bonus')!;
   return out;
+}
+
+/** How CtcDecoder decoded, for the table's note. */
+function decoderNote(): string {
+  const d = decoderParams();
+  if (!d.beamWidth || d.beamWidth === '1') return 'greedy CTC, no language model';
+  return `CTC prefix beam search (${d.beamWidth} beams)` + (d.lm ? ` with the word LM ${basename(d.lm)} (lmWeight ${d.lmWeight ?? 0.5}, wordBonus ${d.wordBonus ?? 1})` : ', no language model');
 }

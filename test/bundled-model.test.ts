@@ -15,10 +15,10 @@ import { cer } from './helpers/live.js';
  * measured for this build (see models/stt-en-char-fastconformer-ctc/MODEL_CARD.md) plus a small margin,
  * so a regression in any stage (features, caches, decoding) fails here.
  */
-// Measured with the 21:12 build (step 4973): 55.6 % and 69.8 %. An empty or garbage transcript is ~100 %.
+// Measured with the step-13528 build: 33.3 % and 48.8 % (step 4973: 55.6 % and 69.8 %). An empty or garbage transcript is ~100 %.
 const MAX_CER: Record<string, number> = {
-  'librivox-0880.wav': 0.65,
-  'flite-slt-fox.wav': 0.8,
+  'librivox-0880.wav': 0.42,
+  'flite-slt-fox.wav': 0.58,
 };
 
 const audioDir = join(TOOLKIT_ROOT, 'samples', 'audio');

@@ -300,6 +300,23 @@ describe('OnnxSTT', function () {
 
   describe('the bundled model (skipped until models/stt-en-char-fastconformer-ctc exists)', () => {
     const dir = 'models/stt-en-char-fastconformer-ctc';
+    it('inspect: the streaming export and its int8 variant are cache-aware with the right cache dims; the offline export is not streamable', async function () {
+      if (!existsSync(`${dir}/model.onnx`)) this.skip();
+      for (const file of ['model.onnx', 'model.int8.onnx']) {
+        const r = await inspectModelJson(`${dir}/${file}`);
+        expect(r.contract, file).to.equal('nemo-cache-aware');
+        expect(r.streamable).to.equal(true);
+        expect([r.windowSize, r.chunkShift, r.subsampling, r.vocabSize, r.blankId]).to.deep.equal([35, 32, 4, 29, 28]);
+        expect(r.cacheChannelDims).to.deep.equal([7, 32, 144]);
+        expect(r.cacheTimeDims).to.deep.equal([7, 144, 8]);
+        expect(r.verdict).to.match(/^cache-aware streaming CTC/);
+      }
+      const off = await inspectModelJson(`${dir}/model.offline.onnx`);
+      expect(off.contract).to.equal('nemo-offline');
+      expect(off.streamable).to.equal(false);
+      expect(off.verdict).to.match(/^offline CTC: cannot be streamed chunk by chunk/);
+    });
+
     it('is a cache-aware streaming CTC model whose tokens fit, and chunking does not change its output', async function () {
       if (!existsSync(`${dir}/model.onnx`) || !existsSync(`${dir}/tokens.txt`)) this.skip();
       const r = await inspectModelJson(`${dir}/model.onnx`);
