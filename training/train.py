@@ -230,6 +230,8 @@ def main():
         hh, mm = map(int, args.until.split(":"))
         now = dt.datetime.utcnow()
         deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if deadline <= now:  # a time past midnight means tomorrow
+            deadline += dt.timedelta(days=1)
     last_save = time.time()
     t_log, loss_acc, frames_acc, n_acc = time.time(), 0.0, 0, 0
     model.train()
