@@ -130,4 +130,19 @@ describe('operator state snapshots: checkpoint, restore elsewhere, same transcri
     const fresh = finals(await run([{ kind: 'restore', streamId: 'x', states: {} }, ...items, { kind: 'punct', streamId: 'x' }], pipeline()));
     expect(fresh).to.deep.equal(whole);
   });
+
+  it('a stream that had failed is restored as failed: no more results, as in the uninterrupted run', async () => {
+    const items = audioItems('f', clip);
+    // The sample rate changes at item 4: the Chunker fails the stream there.
+    const broken = items.map((it, k) => (k === 4 && it.kind === 'audio' ? { ...it, sampleRate: 8000 } : it));
+    const whole = await run([...broken, { kind: 'punct', streamId: 'f' }], pipeline({ chunkMs: 70 }));
+    expect(whole.filter((i) => i.kind === 'error')).to.have.length(1);
+    expect(finals(whole)).to.deep.equal([]);
+    const k = 8;
+    const out1 = await run([...broken.slice(0, k), { kind: 'checkpoint', streamId: 'f', position: 'p', seq: 1, states: {} }], pipeline({ chunkMs: 70 }));
+    const c = out1.find((i): i is CheckpointItem => i.kind === 'checkpoint')!;
+    const resumed = await run([{ kind: 'restore', streamId: 'f', states: c.states }, ...broken.slice(k), { kind: 'punct', streamId: 'f' }], pipeline({ chunkMs: 70 }));
+    expect(finals(resumed)).to.deep.equal([]);
+    expect(resumed.filter((i) => i.kind === 'error')).to.deep.equal([]);
+  });
 });

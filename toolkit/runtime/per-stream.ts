@@ -42,6 +42,12 @@ export interface StreamHandler<S> {
   restore?(streamId: string, value: unknown): S;
 }
 
+/** What a checkpoint holds for a stream that had failed in this operator. */
+const FAILED_STREAM = { failedStream: true } as const;
+function isFailedStream(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { failedStream?: unknown }).failedStream === true;
+}
+
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -215,10 +221,13 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
             }
             close();
           });
-        } else if (item.kind === 'checkpoint' && !accepts.has('checkpoint')) {
+        } else if (item.kind === 'checkpoint') {
           enqueue(id, () => {
+            // A failed stream stays failed after a restore (its uninterrupted run would write nothing more).
+            if (failed.has(id)) return emit(withState(item, h.operator, FAILED_STREAM));
+            if (accepts.has('checkpoint')) return h.onItem(stateOf(id), item, emit);
             const state = states.get(id);
-            if (failed.has(id) || state === undefined) return emit(item);
+            if (state === undefined) return emit(item);
             emit(h.snapshot ? withState(item, h.operator, h.snapshot(state)) : withUnsupported(item, h.operator));
           });
         } else if (item.kind === 'restore') {
@@ -226,7 +235,8 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
             drop(id);
             failed.delete(id);
             const value = stateIn(item, h.operator);
-            if (value !== undefined) {
+            if (isFailedStream(value)) failed.add(id);
+            else if (value !== undefined) {
               if (!h.restore) throw new Error(`${h.operator} cannot restore a stream's state`);
               states.set(id, h.restore(id, value));
             }
