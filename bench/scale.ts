@@ -11,11 +11,15 @@ import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { collectResults, produceFiles } from '../operators/redis/index.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
-import { fmt, machine, main, num, quick, result, SHARED_MACHINE_NOTE, table } from './common.js';
+import { fmt, machine, main, num, quick, readWavFile, result, SHARED_MACHINE_NOTE, table } from './common.js';
 import { redisServerAvailable, startRedis, startWorker, type WorkerProcess } from './redis-local.js';
 
 const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
-const CLIP_SECONDS = 2.98 + 3.0;
+/** Seconds of audio in one pair of sessions (the two clips). */
+const PAIR_SECONDS = CLIPS.reduce((s, f) => {
+  const w = readWavFile(f);
+  return s + w.samples.length / w.sampleRate;
+}, 0);
 
 function sessionFiles(n: number): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'scale-'));
@@ -53,7 +57,7 @@ main(async () => {
       await stopAll(ws);
       const ok = [...res.values()].filter((r) => r.finals.length === 1 && r.entries === 2).length;
       perMin.push((sessions / s) * 60);
-      rows.push([`${n} worker process${n > 1 ? 'es' : ''}`, sessions, fmt(readyS, 1), fmt(s, 1), fmt((sessions / s) * 60, 0), fmt(((sessions / 2) * CLIP_SECONDS) / s, 1), `${ok}/${sessions}`]);
+      rows.push([`${n} worker process${n > 1 ? 'es' : ''}`, sessions, fmt(readyS, 1), fmt(s, 1), fmt((sessions / s) * 60, 0), fmt(((sessions / 2) * PAIR_SECONDS) / s, 1), `${ok}/${sessions}`]);
     }
 
     // Failover: two workers, live (real-time) sessions; kill the one holding more once checkpoints exist.

@@ -148,6 +148,12 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
     const down = spawnSync(process.execPath, [cli, 'produce', '--redis', 'redis://127.0.0.1:1', CLIPS[0]], { encoding: 'utf8' });
     expect(down.status).to.equal(1);
     expect(down.stderr.trim()).to.equal('streamsx-stt produce: producer: cannot connect to Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1');
+    // An unreadable file is reported and skipped; the others are produced; exit 1.
+    const missing = join(mkdtempSync(join(tmpdir(), 'missing-')), 'nope.wav');
+    const some = spawnSync(process.execPath, [cli, 'produce', '--redis', redis!.url, '--prefix', 'unreadable', missing, CLIPS[0]], { encoding: 'utf8' });
+    expect(some.status).to.equal(1);
+    expect(some.stderr).to.contain(`streamsx-stt produce: ${missing}: no such file\n`);
+    expect(some.stdout.trim().split('\n').map((l) => l.split('\t')[1])).to.deep.equal([CLIPS[0]]);
   });
 
   it('a malformed audio entry or a producer gone silent fails that session alone, with an error result naming it', async () => {

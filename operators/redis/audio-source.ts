@@ -301,4 +301,3 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
   }
 }
 
-export { HAND_BACK_IDLE_MS };

@@ -99,11 +99,16 @@ async function produce(args: string[]): Promise<number> {
   if (values.format !== 'text' && values.format !== 'jsonl') return bad(`--format must be text or jsonl, got '${values.format}'`);
   try {
     const from = values.wait ? await resultsTail(values.redis, values.prefix) : undefined;
-    const sessions = await produceFiles({ url: values.redis, prefix: values.prefix, files: positionals, pace, concurrency });
+    let unreadable = 0;
+    const onError = (m: string) => {
+      unreadable++;
+      process.stderr.write(`streamsx-stt produce: ${m}\n`);
+    };
+    const sessions = await produceFiles({ url: values.redis, prefix: values.prefix, files: positionals, pace, concurrency, onError });
     process.stderr.write(`produced ${sessions.length} session(s) into ${values.redis} (${values.prefix}:sessions)\n`);
     if (!values.wait) {
       for (const s of sessions) process.stdout.write(`${s.session}\t${s.file}\n`);
-      return 0;
+      return unreadable ? 1 : 0;
     }
     const byId = new Map(sessions.map((s) => [s.session, s]));
     const results = await collectResults(values.redis, values.prefix, [...byId.keys()], { from, timeoutMs: timeoutS * 1000 });
@@ -118,7 +123,7 @@ async function produce(args: string[]): Promise<number> {
       if (!r.ended) missing++;
     }
     if (missing) process.stderr.write(`${missing} session(s) got no result within ${timeoutS} s (are workers running?)\n`);
-    return missing || [...results.values()].some((r) => r.error) ? 1 : 0;
+    return missing || unreadable || [...results.values()].some((r) => r.error) ? 1 : 0;
   } catch (e) {
     process.stderr.write(`streamsx-stt produce: ${(e as Error).message}\n`);
     return 1;

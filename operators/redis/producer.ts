@@ -22,6 +22,8 @@ export interface ProduceOptions {
   pace?: number;
   /** Files streamed at once. */
   concurrency?: number;
+  /** Files that cannot be read: each reported here and the others produced; without it the call throws after producing the others. */
+  onError?: (message: string) => void;
   /** Session ids, by file; default `<file name>-<random>`. */
   sessionId?: (file: string, index: number) => string;
 }
@@ -32,7 +34,7 @@ export interface ProducedSession {
   samples: number;
 }
 
-/** Appends each file as a session (announce, audio entries, end); returns the sessions in file order. */
+/** Appends each file as a session (audio entries, announcement, end); returns the sessions in the order their audio started. */
 export async function produceFiles(o: ProduceOptions): Promise<ProducedSession[]> {
   const keys = new RedisKeys(o.prefix);
   const redis = await connect(o.url, 'producer');
@@ -55,33 +57,31 @@ export async function produceFiles(o: ProduceOptions): Promise<ProducedSession[]
       src.pipe(
         mergeMap(async (item) => {
           if (item.kind === 'error') {
-            errors.push(`${item.streamId}: ${item.message}`);
+            errors.push(item.message); // FileSource's messages name the file
             return;
           }
           if (item.kind !== 'audio' && item.kind !== 'punct') return;
+          // A file that could not be read becomes no session (or, failing half-way, an ended one).
+          if (item.kind === 'punct' && !sessions.has(item.streamId) && errors.some((e) => e.startsWith(item.streamId))) return;
           const s = name(item.streamId);
-          if (!announced.has(s.session)) {
-            announced.add(s.session);
-            // The audio stream exists before the announcement, so a worker never reads a missing stream.
-            if (item.kind === 'audio') await redis.xadd(keys.audio(s.session), '*', 'start', item.startSample, 'rate', item.sampleRate, 'f32', bytesOf(item.samples));
-            await redis.xadd(keys.sessions, '*', 'session', s.session, 'sampleRate', 16000, 'file', basename(s.file));
-            if (item.kind === 'audio') {
-              s.samples += item.samples.length;
-              return;
-            }
-          }
           if (item.kind === 'audio') {
             s.samples += item.samples.length;
             await redis.xadd(keys.audio(s.session), '*', 'start', item.startSample, 'rate', item.sampleRate, 'f32', bytesOf(item.samples));
           } else {
             await redis.xadd(keys.audio(s.session), '*', 'end', 1);
           }
+          // Announced once its audio stream exists, so a worker never reads a missing stream.
+          if (!announced.has(s.session)) {
+            announced.add(s.session);
+            await redis.xadd(keys.sessions, '*', 'session', s.session, 'sampleRate', 16000, 'file', basename(s.file));
+          }
         }, 1),
       ),
       { defaultValue: undefined },
     );
-    if (errors.length) throw new Error(errors.join('\n'));
-    return o.files.length ? [...sessions.values()] : [];
+    if (errors.length && !o.onError) throw new Error(errors.join('\n'));
+    for (const e of errors) o.onError?.(e);
+    return [...sessions.values()];
   } finally {
     redis.disconnect();
   }

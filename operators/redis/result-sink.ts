@@ -54,24 +54,31 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
       client.catch(() => {});
       let outstanding = Promise.resolve();
       const lost = new Set<string>();
+      let broken = false;
       let warnedUnsupported = false;
 
-      /** Writes go out in item order on one connection; the stream waits for them only at its end. */
-      const write = (what: string, streamId: string, fn: (r: Redis) => Promise<unknown>, onReply?: (reply: unknown) => void) => {
+      /**
+       * Writes run one after another, in item order, each after the previous one succeeded: a failed write
+       * (Redis gone past ioredis' retries) stops the worker before any later write, so no checkpoint is ever
+       * stored past a lost result and its sessions fail over to their last good checkpoint.
+       */
+      const write = (what: string, streamId: string, fn: (r: Redis) => Promise<unknown>) => {
         ctx.flow.hold();
-        const w = client.then(fn).then(
-          (reply) => {
-            if (reply === -1 && !lost.has(streamId)) {
-              lost.add(streamId);
-              ctx.log.warn(`${ctx.nodeId}: session '${streamId}' is owned by another worker now; its results from here are theirs`);
+        outstanding = outstanding
+          .then(async () => {
+            if (broken) return;
+            try {
+              const reply = await fn(await client);
+              if (reply === -1 && !lost.has(streamId)) {
+                lost.add(streamId);
+                ctx.log.warn(`${ctx.nodeId}: session '${streamId}' is owned by another worker now; its results from here are theirs`);
+              }
+            } catch (e) {
+              broken = true;
+              dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`));
             }
-            onReply?.(reply);
-          },
-          // A lost write must not be followed by a later checkpoint (a replay would skip the lost result)
-          // nor leave a session unfinished: the worker stops, and its sessions fail over to the last good checkpoint.
-          (e: unknown) => dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`)),
-        );
-        outstanding = outstanding.then(() => w).finally(() => ctx.flow.release());
+          })
+          .finally(() => ctx.flow.release());
       };
 
       const resultFields = (t: TranscriptItem) => [

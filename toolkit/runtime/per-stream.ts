@@ -225,9 +225,9 @@ export function perStream<S>(h: StreamHandler<S>): OperatorFunction<StreamItem, 
           enqueue(id, () => {
             // A failed stream stays failed after a restore (its uninterrupted run would write nothing more).
             if (failed.has(id)) return emit(withState(item, h.operator, FAILED_STREAM));
-            if (accepts.has('checkpoint')) return h.onItem(stateOf(id), item, emit);
             const state = states.get(id);
-            if (state === undefined) return emit(item);
+            if (state === undefined) return emit(item); // nothing seen yet: a restore starts it fresh
+            if (accepts.has('checkpoint')) return h.onItem(state, item, emit);
             emit(h.snapshot ? withState(item, h.operator, h.snapshot(state)) : withUnsupported(item, h.operator));
           });
         } else if (item.kind === 'restore') {
