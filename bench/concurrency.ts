@@ -1,12 +1,14 @@
 /**
  * bench:concurrency — how many live streams one process carries in real time.
  *
- *   npm run bench:concurrency [-- --quick] [-- --n 1,4,16,64,128] [-- --seconds 20] [-- --max-wait-ms 0]
+ *   npm run bench:concurrency [-- --quick] [-- --n 1,4,16,64,128] [-- --seconds 20] [-- --max-wait-ms 0] [-- --max-batch 32]
  *                             [-- --model m.onnx --tokens t.txt] [-- --worker (OnnxSTT inferenceThread: worker)]
  *
  * For each N: N streams fed in real time by an in-process paced feeder (100 ms blocks, as FileSource and
  * WebSocketSource emit them; stream starts staggered over one block so arrivals interleave), each playing a
- * LibriVox clip in a loop, through MelExtractor -> OnnxSTT (maxBatch N) -> CtcDecoder (partials on).
+ * LibriVox clip in a loop, through MelExtractor -> OnnxSTT (maxBatch min(N, --max-batch)) -> CtcDecoder (partials on). Batches
+ * beyond about 16-32 windows no longer cost less per window (bench note in docs/performance.md) but take
+ * longer, so a cap keeps latency down when many windows are queued (the worker-thread model).
  * Chunk latency = time from the arrival of the audio block that completes a model window to the emission
  * of that window's log-probs (the CtcDecoder's partial follows synchronously in the same turn);
  * p50/p95/p99 over all windows of all streams after the first second. First-result latency = from a
@@ -19,6 +21,7 @@ import { ctcDecoder } from '../operators/ctc-decoder/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { OnnxSTT, onnxStt, prepareModel, type OnnxSttParams } from '../operators/onnx-stt/index.js';
 import { loadModel } from '../operators/onnx-stt/session.js';
+import { WorkerSession } from '../operators/onnx-stt/worker-session.js';
 import { validateParams } from '../toolkit/params.js';
 import { punct, type AudioItem, type LogprobsItem, type StreamItem } from '../toolkit/items.js';
 import { SHARED_MACHINE_NOTE, chooseAudio, flag, fmt, list, machine, main, num, percentile, quick, readWavFile, requireModel, result, table } from './common.js';
@@ -51,20 +54,21 @@ main(async () => {
   const levels = list('n', quick ? [1, 4, 16, 64] : [1, 4, 16, 64, 128]);
   const seconds = num('seconds', quick ? 4 : 20);
   const maxWaitMs = num('max-wait-ms', 0);
+  const maxBatchCap = num('max-batch', 32);
   const clips = chooseAudio().map((a) => readWavFile(a.file).samples);
   if (!clips.length) throw new Error('no audio: pass --audio a.wav');
-  const header = machine('onnxruntime intra-op threads 1, inter-op threads 1; one Node process (onnxruntime-node 1.30 runs session.run on the main thread)');
+  const header = machine('onnxruntime intra-op threads 1, inter-op threads 1; one Node process (onnxruntime-node 1.30 runs session.run synchronously on its calling thread: ' + (flag('worker') ? 'here a worker thread)' : 'here the main thread)'));
 
   const rows: LevelResult[] = [];
   for (const n of levels) {
-    rows.push(await level(n, seconds, maxWaitMs, m.model, m.tokens, clips));
+    rows.push(await level(n, seconds, maxWaitMs, maxBatchCap, m.model, m.tokens, clips));
     if (global.gc) global.gc();
   }
 
   console.log(`## bench:concurrency — N live streams, paced in real time, in one process\n`);
   console.log(`Machine: ${header}.`);
   console.log(
-    `Model: ${m.label}. Each stream: ${seconds} s of LibriVox speech (looped) in 100 ms blocks; MelExtractor -> OnnxSTT (maxBatch = N, maxWaitMs ${maxWaitMs}) -> CtcDecoder.\n`,
+    `Model: ${m.label}. Each stream: ${seconds} s of LibriVox speech (looped) in 100 ms blocks; MelExtractor -> OnnxSTT (maxBatch = min(N, ${maxBatchCap}), maxWaitMs ${maxWaitMs}, model on the ${flag('worker') ? 'worker' : 'main'} thread) -> CtcDecoder.\n`,
   );
   console.log(
     table(
@@ -99,7 +103,7 @@ main(async () => {
   });
 });
 
-async function level(n: number, seconds: number, maxWaitMs: number, model: string, tokens: string, clips: Float32Array[]): Promise<LevelResult> {
+async function level(n: number, seconds: number, maxWaitMs: number, maxBatchCap: number, model: string, tokens: string, clips: Float32Array[]): Promise<LevelResult> {
   const input = new Subject<StreamItem>();
   const total = Math.round(seconds * SR);
   interface Feed {
@@ -129,7 +133,7 @@ async function level(n: number, seconds: number, maxWaitMs: number, model: strin
   let lastResult = 0;
   let t0 = 0;
 
-  const stt = onnxStt({ model, maxBatch: n, maxWaitMs, intraOpThreads: 1, interOpThreads: 1, inferenceThread: flag('worker') ? 'worker' : 'main' });
+  const stt = onnxStt({ model, maxBatch: Math.min(n, maxBatchCap), maxWaitMs, intraOpThreads: 1, interOpThreads: 1, inferenceThread: flag('worker') ? 'worker' : 'main' });
   const done = new Promise<void>((resolve, reject) => {
     input
       .pipe(
@@ -213,7 +217,7 @@ async function level(n: number, seconds: number, maxWaitMs: number, model: strin
   firsts.sort((a, b) => a - b);
   const tailMs = Math.max(0, lastResult - lastAudio);
   const p95 = percentile(latencies, 95);
-  const batchInfo = lastBatchStats(model);
+  const batchInfo = await lastBatchStats(model);
   return {
     n,
     windows: latencies.length,
@@ -236,14 +240,24 @@ async function level(n: number, seconds: number, maxWaitMs: number, model: strin
 /** Model-call statistics: OnnxSTT instances keep theirs private; a probe counts session.run calls instead. */
 const counters = { runs: 0, items: 0 };
 let probed = false;
+let hostedBase = { runs: 0, items: 0 };
+function onWorker(): boolean {
+  return flag('worker');
+}
+
+/** The session of this model as the bench's OnnxSTT uses it (main thread or worker thread). */
+async function sessionOf(model: string) {
+  return (await loadModel(model, { intraOpThreads: 1, interOpThreads: 1, worker: onWorker() })).session;
+}
+
 async function warmUp(model: string): Promise<void> {
-  const p = validateParams(OnnxSTT, { model, intraOpThreads: 1, interOpThreads: 1 }, 'bench') as unknown as OnnxSttParams;
+  const p = validateParams(OnnxSTT, { model, intraOpThreads: 1, interOpThreads: 1, inferenceThread: onWorker() ? 'worker' : 'main' }, 'bench') as unknown as OnnxSttParams;
   const cm = await prepareModel(p);
-  if (!probed) {
+  const session = await sessionOf(model);
+  if (!probed && !(session instanceof WorkerSession)) {
     probed = true;
     // Count model calls and their batch sizes on the shared session.
-    const loaded = await loadModel(model, { intraOpThreads: 1, interOpThreads: 1 });
-    const s = loaded.session as unknown as { run: (f: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => Promise<unknown> };
+    const s = session as unknown as { run: (f: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => Promise<unknown> };
     const orig = s.run.bind(s);
     s.run = (f, ...rest) => {
       counters.runs++;
@@ -255,11 +269,16 @@ async function warmUp(model: string): Promise<void> {
   const st = cm.openStream('warm-up');
   const F = cm.detection.nFeatures ?? 80;
   await st.push({ kind: 'features', streamId: 'warm-up', data: new Float32Array(F * 200), nFeatures: F, nFrames: 200, startFrame: 0, frameShiftMs: 10 }, () => {});
+  await st.end(() => {});
   st.release();
   counters.runs = 0;
   counters.items = 0;
+  if (session instanceof WorkerSession) hostedBase = { ...session.streamStats };
 }
 
-function lastBatchStats(_model: string): { runs: number; items: number } {
+async function lastBatchStats(model: string): Promise<{ runs: number; items: number }> {
+  const session = await sessionOf(model);
+  // Hosted streams (the model on a worker thread) are counted by the worker session itself.
+  if (session instanceof WorkerSession) return { runs: session.streamStats.runs - hostedBase.runs, items: session.streamStats.items - hostedBase.items };
   return { runs: counters.runs, items: counters.items };
 }

@@ -78,12 +78,12 @@ main(async () => {
   const lists = many.map(items);
   const interleaved: StreamItem[] = [];
   for (let i = 0; i < Math.max(...lists.map((l) => l.length)); i++) for (const l of lists) if (i < l.length) interleaved.push(l[i]);
-  const toolkit = async (input: StreamItem[], maxBatch: number) => {
+  const toolkit = async (input: StreamItem[], maxBatch: number, inferenceThread: 'main' | 'worker' = 'main') => {
     const out = await lastValueFrom(
       from(input).pipe(
         chunker({ chunkMs: 160 }),
         melExtractor({ preset: 'nemo-80' }),
-        onnxStt({ model: m.model, maxBatch, intraOpThreads: 1, interOpThreads: 1 }),
+        onnxStt({ model: m.model, maxBatch, intraOpThreads: 1, interOpThreads: 1, inferenceThread }),
         ctcDecoder({ tokens: m.tokens, partials: false }),
         toArray(),
       ),
@@ -145,13 +145,20 @@ main(async () => {
   // Warm-up and transcripts.
   const tkOne = await toolkit(sequential, 1);
   const tkMany = await toolkit(interleaved, nStreams);
+  const tkOneW = await toolkit(sequential, 1, 'worker');
+  const tkManyW = await toolkit(interleaved, nStreams, 'worker');
   const shOne = recognizer ? sherpaOneByOne(clips) : {};
   if (recognizer) sherpaMulti(many);
 
-  const cases: Array<() => Promise<unknown>> = [() => toolkit(sequential, 1), () => toolkit(interleaved, nStreams)];
+  const cases: Array<() => Promise<unknown>> = [
+    () => toolkit(sequential, 1),
+    () => toolkit(interleaved, nStreams),
+    () => toolkit(sequential, 1, 'worker'),
+    () => toolkit(interleaved, nStreams, 'worker'),
+  ];
   if (recognizer) cases.push(async () => sherpaOneByOne(clips), async () => sherpaOneByOne(many), async () => sherpaMulti(many));
   const t = await bestOf(reps, cases);
-  const [tk1, tkN, sh1, shN, shMulti] = t;
+  const [tk1, tkN, tk1W, tkNW, sh1, shN, shMulti] = t;
 
   // ---- PocketSphinx ----
   const ps = flag('no-pocketsphinx') ? undefined : pocketsphinx(clips);
@@ -171,6 +178,8 @@ main(async () => {
     ['toolkit, 1 stream (files one after another)', fmt(oneS, 1), wallMs(tk1), cpu(tk1), rtf(oneS, tk1), x(oneS, tk1)],
     [`sherpa-onnx-node, 1 stream (files one after another)`, fmt(oneS, 1), wallMs(sh1), cpu(sh1), rtf(oneS, sh1), x(oneS, sh1)],
     [`toolkit, ${nStreams} streams interleaved, batched (maxBatch ${nStreams})`, fmt(manyS, 1), wallMs(tkN), cpu(tkN), rtf(manyS, tkN), x(manyS, tkN)],
+    ['toolkit, model on a worker thread (inferenceThread: worker), 1 stream', fmt(oneS, 1), wallMs(tk1W), cpu(tk1W), rtf(oneS, tk1W), x(oneS, tk1W)],
+    [`toolkit, model on a worker thread, ${nStreams} streams batched (maxBatch ${nStreams})`, fmt(manyS, 1), wallMs(tkNW), cpu(tkNW), rtf(manyS, tkNW), x(manyS, tkNW)],
     [`sherpa-onnx-node, ${nStreams} streams one by one`, fmt(manyS, 1), wallMs(shN), cpu(shN), rtf(manyS, shN), x(manyS, shN)],
     [`sherpa-onnx-node, ${nStreams} streams with decodeStreams (its own batching)`, fmt(manyS, 1), wallMs(shMulti), cpu(shMulti), rtf(manyS, shMulti), x(manyS, shMulti)],
   ];
@@ -181,17 +190,22 @@ main(async () => {
   // On a shared machine the wall clock also counts time the process waited for a core; CPU time does not.
   const singleCpu = sh1 ? sh1.cpuS / tk1.cpuS : NaN;
   const batchedCpu = shN ? shN.cpuS / tkN.cpuS : NaN;
+  const singleW = sh1 ? sh1.wallS / tk1W.wallS : NaN;
+  const batchedW = shN ? shN.wallS / tkNW.wallS : NaN;
+  const batchedWCpu = shN ? shN.cpuS / tkNW.cpuS : NaN;
   console.log(
     `\nRatios (toolkit speed / sherpa-onnx-node speed): 1 stream **${fmt(single)}**; ${nStreams} streams batched vs sherpa one by one **${fmt(batched)}**; ` +
       `vs sherpa decodeStreams ${fmt(batchedVsMulti)}. The same ratios on CPU time (what each engine used of the cores, ` +
-      `insensitive to waiting for a core on a busy machine): 1 stream ${fmt(singleCpu)}, ${nStreams} streams ${fmt(batchedCpu)}. ${SHARED_MACHINE_NOTE}`,
+      `insensitive to waiting for a core on a busy machine): 1 stream ${fmt(singleCpu)}, ${nStreams} streams ${fmt(batchedCpu)}. ` +
+      `With the model on a worker thread (the toolkit then uses a second core for everything but the model): 1 stream **${fmt(singleW)}**, ` +
+      `${nStreams} streams batched vs sherpa one by one **${fmt(batchedW)}** (CPU ${fmt(batchedWCpu)}). ${SHARED_MACHINE_NOTE}`,
   );
   if (sherpaProblem) console.log(`\nsherpa-onnx-node could not load the model: ${sherpaProblem}`);
 
   const werTk = wer(clips.filter((c) => c.ref).map((c) => [c.ref!, tkOne[c.id] ?? '']));
   const werSh = recognizer ? wer(clips.filter((c) => c.ref).map((c) => [c.ref!, shOne[c.id] ?? ''])) : NaN;
-  const batchedSame = many.every((c) => tkMany[c.id] === tkOne[clips[Number(c.id.slice(1)) % clips.length].id]);
-  console.log(`\nTranscripts (1 stream; the ${nStreams}-stream batched run gave ${batchedSame ? 'the same text for every stream' : 'DIFFERENT text for some streams'}):\n`);
+  const batchedSame = [tkMany, tkManyW].every((texts) => many.every((c) => texts[c.id] === tkOne[clips[Number(c.id.slice(1)) % clips.length].id])) && clips.every((c) => tkOneW[c.id] === tkOne[c.id]);
+  console.log(`\nTranscripts (1 stream; the ${nStreams}-stream batched runs and the worker-thread runs gave ${batchedSame ? 'the same text for every stream' : 'DIFFERENT text for some streams'}):\n`);
   console.log(
     table(
       ['clip', 'reference', 'toolkit', 'sherpa-onnx-node (same model)', ...(ps ? ['PocketSphinx'] : [])],
@@ -218,6 +232,9 @@ main(async () => {
     [`batched${nStreams}_vs_decode_streams`]: Number(fmt(batchedVsMulti, 3)),
     single_ratio_cpu: Number(fmt(singleCpu, 3)),
     [`batched${nStreams}_ratio_cpu`]: Number(fmt(batchedCpu, 3)),
+    single_ratio_worker: Number(fmt(singleW, 3)),
+    [`batched${nStreams}_ratio_worker`]: Number(fmt(batchedW, 3)),
+    [`batched${nStreams}_ratio_worker_cpu`]: Number(fmt(batchedWCpu, 3)),
     toolkit_rtf: Number(fmt(tk1.wallS / oneS, 4)),
     sherpa_rtf: sh1 ? Number(fmt(sh1.wallS / oneS, 4)) : 'n/a',
     threads: 1,

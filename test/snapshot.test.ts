@@ -28,6 +28,8 @@ interface Variant {
   tokens?: string;
   mode?: 'offline' | 'buffered';
   audio?: boolean;
+  /** OnnxSTT inferenceThread: worker (the caches live on the worker thread). */
+  worker?: boolean;
 }
 
 const FIXTURES = join(TOOLKIT_ROOT, 'test/fixtures/models');
@@ -37,7 +39,7 @@ function pipeline(opts: Variant = {}): OperatorFunction<StreamItem, StreamItem> 
     ...(opts.vad ? [vadSegmenter({ minSilenceMs: 150, minSpeechMs: 100 })] : []),
     chunker({ chunkMs: opts.chunkMs ?? 160 }),
     ...(opts.audio ? [] : [melExtractor({ preset: 'nemo-80' })]),
-    onnxStt({ model: opts.model ?? MODEL, maxBatch: opts.maxBatch ?? 1, ...(opts.mode ? { mode: opts.mode, chunkMs: 800, contextMs: 400 } : {}) }),
+    onnxStt({ model: opts.model ?? MODEL, maxBatch: opts.maxBatch ?? 1, inferenceThread: opts.worker ? 'worker' : 'main', ...(opts.mode ? { mode: opts.mode, chunkMs: 800, contextMs: 400 } : {}) }),
     ctcDecoder({ tokens: opts.tokens ?? TOKENS, beamWidth: opts.beamWidth ?? 1, partials: false }),
   ];
   return (src) => stages.reduce((s, op) => s.pipe(op), src);
@@ -69,6 +71,8 @@ describe('operator state snapshots: checkpoint, restore elsewhere, same transcri
     { name: 'greedy, unbatched', opts: {} },
     { name: 'beam search, batched (maxBatch 4), 2 streams', opts: { maxBatch: 4, beamWidth: 4 }, streams: 2 },
     { name: 'chunks of 70 ms', opts: { chunkMs: 70 } },
+    { name: 'the model on a worker thread (caches there), batched (maxBatch 4), 3 streams', opts: { maxBatch: 4, worker: true }, streams: 3 },
+    { name: 'the model on a worker thread, VadSegmenter in front', opts: { vad: true, worker: true } },
     { name: 'VadSegmenter in front (per-utterance finals)', opts: { vad: true } },
     {
       name: 'offline NeMo model (fixture), mode offline',

@@ -41,13 +41,18 @@ describe('OnnxSTT on a worker thread', function () {
     [1, 1],
     [3, 4],
   ]) {
-    it(`gives exactly the main thread's log-probs (${streams} stream(s), maxBatch ${maxBatch})`, async () => {
+    // Batches may be composed differently on the worker (it batches whatever is queued when it is free): same values within 1e-4.
+    it(`gives the main thread's log-probs (${streams} stream(s), maxBatch ${maxBatch})`, async () => {
       const main = await run('main', streams, maxBatch);
       const worker = await run('worker', streams, maxBatch);
       expect([...worker.keys()].sort()).to.deep.equal([...main.keys()].sort());
       for (const [id, lp] of main) {
         expect(lp.length).to.be.greaterThan(100);
-        expect(worker.get(id), id).to.deep.equal(lp);
+        const w = worker.get(id)!;
+        expect(w.length, id).to.equal(lp.length);
+        let maxDiff = 0;
+        for (let i = 0; i < lp.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i] - lp[i]));
+        expect(maxDiff, id).to.be.at.most(1e-4);
       }
     });
   }

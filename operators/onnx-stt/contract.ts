@@ -32,8 +32,9 @@ export interface ContractStream {
   /**
    * The stream's state as plain values (checkpoints), taken between pushes; absent when the contract
    * cannot snapshot (the checkpoint is then marked unusable and a failover replays the stream whole).
+   * A promise when the state is elsewhere (a model on a worker thread): it settles after the steps before it.
    */
-  snapshot?(): unknown;
+  snapshot?(): unknown | Promise<unknown>;
 }
 
 export interface ContractModel {

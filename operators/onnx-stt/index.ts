@@ -291,9 +291,10 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     };
 
     /** The checkpoint with this stream's state added (between model steps). */
-    const snapshotInto = (st: StreamState, marker: CheckpointItem): CheckpointItem => {
+    const snapshotInto = async (st: StreamState, marker: CheckpointItem): Promise<CheckpointItem> => {
       if (st.stream && !st.stream.snapshot) return withUnsupported(marker, ctx.nodeId);
-      const value: Snapshot = { nextFrame: st.nextFrame, segmentStartMs: st.segmentStartMs, stream: st.stream ? st.stream.snapshot!() : st.resume };
+      const stream = st.stream ? await st.stream.snapshot!() : st.resume;
+      const value: Snapshot = { nextFrame: st.nextFrame, segmentStartMs: st.segmentStartMs, stream };
       return withState(marker, ctx.nodeId, value);
     };
 
@@ -333,7 +334,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         const model = await ready;
         if (item.kind === 'checkpoint') {
           // Batched: after this stream's steps in flight, without holding up the other streams.
-          return inOrder(st, model, () => emit(snapshotInto(st, item)));
+          return inOrder(st, model, async () => emit(await snapshotInto(st, item)));
         }
         if (item.kind === 'utterance') {
           // End the segment like a stream (flush, fresh caches next time), then pass the marker on.

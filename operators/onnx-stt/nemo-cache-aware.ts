@@ -18,19 +18,9 @@ import {
   type EmitFrames,
 } from './contract.js';
 import { Batcher } from './batcher.js';
+import { openHostedStream, type CacheAwareSnapshot } from './cache-aware-hosted.js';
 import { Tensor } from './session.js';
-
-/** One stream between windows: the frames not yet consumed, the caches, and what was learnt of the model. */
-interface CacheAwareSnapshot {
-  frames: Float32Array;
-  length: number;
-  base: number;
-  cacheChannel: Float32Array;
-  cacheTime: Float32Array;
-  cacheLen: number;
-  subsampling: number | undefined;
-  inShiftMs: number;
-}
+import { WorkerSession } from './worker-session.js';
 
 export function createCacheAware(o: ContractOptions): ContractModel {
   const d = o.detection;
@@ -58,6 +48,51 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     o.log.verbose(`${o.modelPath}: mode ${o.mode} on a cache-aware model: it is run window by window anyway (same result)`);
   }
 
+  const checkSnapshot = (streamId: string, s: CacheAwareSnapshot) => {
+    if (s.cacheChannel.length !== channelSize || s.cacheTime.length !== timeSize || s.frames.length !== s.length * nFeat) {
+      throw new Error(`stream '${streamId}': the snapshot does not fit ${o.modelPath} (other cache dims): restored with a different model?`);
+    }
+  };
+
+  if (o.session instanceof WorkerSession) {
+    // The model on a worker thread: the caches stay there and windows are sent without waiting.
+    const session = o.session;
+    const cfg = session.defineHostedModel({
+      names: {
+        signal: n.signal,
+        length: n.length,
+        cacheChannel: n.cacheChannel!,
+        cacheTime: n.cacheTime!,
+        cacheChannelLen: n.cacheChannelLen!,
+        logprobs: n.logprobs,
+        encodedLengths: n.encodedLengths,
+        cacheChannelNext: n.cacheChannelNext!,
+        cacheTimeNext: n.cacheTimeNext!,
+        cacheChannelLenNext: n.cacheChannelLenNext,
+      },
+      nFeat,
+      window: W,
+      channelDims: [cl, cf, cd],
+      timeDims: [tl, td, tk],
+      maxBatch: canBatch ? o.maxBatch : 1,
+      maxWaitMs: o.maxWaitMs,
+      feedCache: o.feedCache,
+    });
+    const hosted = { session, cfg, o, nFeat, window: W, shift: S, zeroPadFrames: zeroPad ? ctxFrames : 0 };
+    return {
+      contract: 'nemo-cache-aware',
+      stats: session.streamStats,
+      concurrent: true,
+      detection: d,
+      input: 'features',
+      blankFor: (v) => o.detection.blankId ?? v - 1,
+      openStream: (streamId, from) => {
+        if (from !== undefined) checkSnapshot(streamId, from as CacheAwareSnapshot);
+        return openHostedStream(hosted, streamId, from as CacheAwareSnapshot | undefined);
+      },
+    };
+  }
+
   const openStream = (streamId: string, from?: unknown): ContractStream => {
     const buf = new FrameBuffer(nFeat, W * 2);
     // Caches: the model's *_next outputs are fed back as they are (fresh buffers of each run, or views
@@ -71,9 +106,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
       if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
     } else {
       const s = from as CacheAwareSnapshot;
-      if (s.cacheChannel.length !== channelSize || s.cacheTime.length !== timeSize || s.frames.length !== s.length * nFeat) {
-        throw new Error(`stream '${streamId}': the snapshot does not fit ${o.modelPath} (other cache dims): restored with a different model?`);
-      }
+      checkSnapshot(streamId, s);
       buf.append(s.frames, s.length);
       buf.base = s.base;
       cacheChannel = s.cacheChannel.slice();

@@ -2,9 +2,11 @@
  * The worker-thread side of a WorkerSession (worker-session.ts): owns one onnxruntime-node
  * InferenceSession and runs it for the main thread, whose event loop meanwhile reads files, computes
  * mel features and decodes (onnxruntime-node runs `session.run` synchronously on its calling thread).
+ * It serves stateless `run` calls and hosts cache-aware streams (stream-host.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { StreamHost } from './stream-host.js';
 import type { WireTensor, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -22,8 +24,12 @@ ort.InferenceSession.create(path, options).then(
       outputMetadata: structuredClone([...session.outputMetadata]),
     };
     port.postMessage(ready);
+    const host = new StreamHost(session, (reply, transfer) => port.postMessage(reply, transfer ?? []));
     port.on('message', (m: WorkerRequest) => {
-      if (m.type !== 'run') return;
+      if (m.type !== 'run') {
+        host.handle(m);
+        return;
+      }
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(m.feeds)) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
       session.run(feeds).then(

@@ -4,10 +4,25 @@
  * the rest of the graph (file reading, mel features, decoding), so on two or more cores those costs
  * overlap the model's instead of adding to it. Feeds are copied to the worker (one compact copy each,
  * transferred), outputs come back as transferred buffers.
+ *
+ * Cache-aware streams are hosted on the worker instead (`openStream` / `step`): their caches stay
+ * there, so a step costs one feature window in and its log-probs out, and steps are sent without
+ * waiting for the previous one's result (stream-host.ts batches them across streams).
  */
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { WireTensor, WorkerReply } from './worker-protocol.js';
+import type { HostedCaches, HostedModelConfig, StepResult, WireTensor, WorkerReply } from './worker-protocol.js';
+
+interface Waiter<T> {
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+}
+
+/** Main-thread bookkeeping of one hosted stream: its steps and snapshot requests awaiting replies, in order. */
+interface HostedStreamWaiters {
+  steps: Array<Waiter<StepResult>>;
+  snapshots: Array<Waiter<HostedCaches>>;
+}
 
 export class WorkerSession {
   inputNames: readonly string[] = [];
@@ -18,6 +33,13 @@ export class WorkerSession {
   private readonly pending = new Map<number, { resolve: (r: Record<string, ort.Tensor>) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure?: Error;
+  private readonly hosted = new Map<number, HostedStreamWaiters>();
+  private nextSid = 0;
+  private nextCfg = 0;
+  /** Requests awaiting a reply: while there are any, the worker keeps the process alive. */
+  private outstanding = 0;
+  /** Model calls of hosted streams and the steps they carried. */
+  readonly streamStats = { runs: 0, items: 0, maxBatch: 0 };
 
   private constructor(worker: Worker) {
     this.worker = worker;
@@ -46,12 +68,25 @@ export class WorkerSession {
             void worker.terminate();
             reject(new Error(m.message));
             return;
+          case 'steps': {
+            const st = s.streamStats;
+            st.runs++;
+            st.items += m.results.length;
+            st.maxBatch = Math.max(st.maxBatch, m.results.length);
+            for (const r of m.results) s.settle(s.hosted.get(r.sid)?.steps.shift())?.resolve(r);
+            return;
+          }
+          case 'stepsFailed':
+            for (const sid of m.sids) s.settle(s.hosted.get(sid)?.steps.shift())?.reject(new Error(m.message));
+            return;
+          case 'snapshot':
+            s.settle(s.hosted.get(m.sid)?.snapshots.shift())?.resolve(m.caches);
+            return;
           case 'result':
           case 'fail': {
-            const p = s.pending.get(m.id);
+            const p = s.settle(s.pending.get(m.id));
             if (!p) return;
             s.pending.delete(m.id);
-            if (!s.pending.size) worker.unref();
             if (m.type === 'fail') p.reject(new Error(m.message));
             else {
               const out: Record<string, ort.Tensor> = {};
@@ -77,9 +112,68 @@ export class WorkerSession {
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) this.worker.ref();
+      this.expect();
       this.worker.postMessage({ type: 'run', id, feeds: wire }, transfer);
     });
+  }
+
+  /** Registers a cache-aware model's shapes and batching with the worker; returns its id for `openStream`. */
+  defineHostedModel(config: HostedModelConfig): number {
+    const cfg = this.nextCfg++;
+    this.worker.postMessage({ type: 'config', cfg, config });
+    return cfg;
+  }
+
+  /** A new hosted stream (zero caches, or `caches` of a snapshot); returns its id. */
+  openStream(cfg: number, caches?: HostedCaches): number {
+    const sid = this.nextSid++;
+    this.hosted.set(sid, { steps: [], snapshots: [] });
+    this.worker.postMessage({ type: 'open', sid, cfg, caches });
+    return sid;
+  }
+
+  /** Queues one window (feature-major, transferred: the caller must not touch it again). */
+  step(sid: number, window: Float32Array, length: number): Promise<StepResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const h = this.hosted.get(sid);
+    if (!h) return Promise.reject(new Error(`hosted stream ${sid} is closed`));
+    return new Promise((resolve, reject) => {
+      h.steps.push({ resolve, reject });
+      this.expect();
+      this.worker.postMessage({ type: 'step', sid, window, length }, [window.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** The stream's caches once every step sent before has run. */
+  snapshotStream(sid: number): Promise<HostedCaches> {
+    if (this.failure) return Promise.reject(this.failure);
+    const h = this.hosted.get(sid);
+    if (!h) return Promise.reject(new Error(`hosted stream ${sid} is closed`));
+    return new Promise((resolve, reject) => {
+      h.snapshots.push({ resolve, reject });
+      this.expect();
+      this.worker.postMessage({ type: 'snapshot', sid });
+    });
+  }
+
+  /** Frees the stream's caches on the worker; its unanswered requests are rejected. */
+  closeStream(sid: number): void {
+    const h = this.hosted.get(sid);
+    if (!h) return;
+    this.hosted.delete(sid);
+    const closed = new Error(`hosted stream ${sid} is closed`);
+    for (const w of [...h.steps, ...h.snapshots]) this.settle(w)!.reject(closed);
+    if (!this.failure) this.worker.postMessage({ type: 'close', sid });
+  }
+
+  private expect(): void {
+    if (this.outstanding++ === 0) this.worker.ref();
+  }
+
+  /** A reply arrived for `w` (if any): one request fewer keeps the process alive. */
+  private settle<T>(w: T | undefined): T | undefined {
+    if (w !== undefined && --this.outstanding === 0) this.worker.unref();
+    return w;
   }
 
   async release(): Promise<void> {
@@ -89,7 +183,9 @@ export class WorkerSession {
 
   private fail(e: Error): void {
     this.failure ??= e;
-    for (const p of this.pending.values()) p.reject(e);
+    for (const p of this.pending.values()) this.settle(p)!.reject(e);
     this.pending.clear();
+    for (const h of this.hosted.values()) for (const w of [...h.steps, ...h.snapshots]) this.settle(w)!.reject(e);
+    this.hosted.clear();
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * The main-thread half of a cache-aware stream whose model runs on a worker thread (OnnxSTT
+ * `inferenceThread: worker`). The stream keeps its frame buffer and cuts the windows here, exactly as
+ * nemo-cache-aware.ts does, but its caches live on the worker (stream-host.ts): each window is sent at
+ * once, without waiting for the step before it, so cutting and decoding on this thread overlap the
+ * model on the other. Log-probs come back in order and are emitted as they arrive; `end` and
+ * `snapshot` wait for the steps already sent.
+ */
+import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
+import { FrameBuffer, toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
+import type { WorkerSession } from './worker-session.js';
+import type { StepResult } from './worker-protocol.js';
+
+/** Windows a stream may have on the worker before its pushes wait (backpressure toward the source). */
+const MAX_STEPS_IN_FLIGHT = 8;
+
+/** One stream between windows (the same shape as the main-thread contract's, so checkpoints move between them). */
+export interface CacheAwareSnapshot {
+  frames: Float32Array;
+  length: number;
+  base: number;
+  cacheChannel: Float32Array;
+  cacheTime: Float32Array;
+  cacheLen: number;
+  subsampling: number | undefined;
+  inShiftMs: number;
+}
+
+export interface HostedStreamOptions {
+  session: WorkerSession;
+  /** The model's id on the worker (WorkerSession.defineHostedModel). */
+  cfg: number;
+  o: ContractOptions;
+  nFeat: number;
+  window: number;
+  shift: number;
+  /** Zero frames before the first window (NeMo), 0 to start at the first real frame. */
+  zeroPadFrames: number;
+}
+
+export function openHostedStream(h: HostedStreamOptions, streamId: string, from?: CacheAwareSnapshot): ContractStream {
+  const { session, o, nFeat, window: W, shift: S } = h;
+  const ctxFrames = W - S;
+  const buf = new FrameBuffer(nFeat, W * 2);
+  let subsampling = o.detection.subsampling;
+  let inShiftMs = 10;
+  let sid: number;
+  if (from === undefined) {
+    if (h.zeroPadFrames) buf.append(new Float32Array(h.zeroPadFrames * nFeat), h.zeroPadFrames);
+    sid = session.openStream(h.cfg);
+  } else {
+    buf.append(from.frames, from.length);
+    buf.base = from.base;
+    subsampling = from.subsampling;
+    inShiftMs = from.inShiftMs;
+    sid = session.openStream(h.cfg, { channel: from.cacheChannel.slice(), time: from.cacheTime.slice(), len: from.cacheLen });
+  }
+  let released = false;
+  let failure: unknown;
+  let inFlight: Array<Promise<void>> = [];
+
+  const send = (length: number, emit: EmitFrames) => {
+    // A fresh window per step: it is transferred to the worker.
+    const window = toFeatureMajorInto(new Float32Array(nFeat * W), buf.data, Math.min(length, buf.length), nFeat, W);
+    const shiftMs = inShiftMs;
+    const done = session.step(sid, window, length).then(
+      (r: StepResult) => {
+        if (released || failure !== undefined) return;
+        if (!subsampling) subsampling = Math.max(1, Math.round(S / Math.max(1, r.tOut)));
+        if (r.valid > 0) emit({ data: r.logprobs, nFrames: r.valid, vocabSize: r.vocab, frameShiftMs: shiftMs * subsampling });
+      },
+      (e: unknown) => {
+        if (!released) failure ??= e;
+      },
+    );
+    inFlight.push(done);
+  };
+
+  const drain = async () => {
+    const all = inFlight;
+    inFlight = [];
+    await Promise.all(all);
+    if (failure !== undefined) throw failure;
+  };
+
+  return {
+    async push(item: FeaturesItem | AudioItem, emit) {
+      if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
+      if (failure !== undefined) throw failure;
+      if (released) return;
+      if (item.nFeatures !== nFeat) {
+        throw new Error(
+          `stream '${streamId}': features have ${item.nFeatures} bins but ${o.modelPath} expects ${nFeat} (${o.detection.names.signal} [B, ${nFeat}, T]); use a matching MelExtractor preset`,
+        );
+      }
+      inShiftMs = item.frameShiftMs;
+      let off = 0;
+      while (off < item.nFrames) {
+        const take = Math.min(item.nFrames - off, W - buf.length);
+        buf.append(item.data.subarray(off * nFeat), take);
+        off += take;
+        if (buf.length === W) {
+          send(W, emit);
+          buf.drop(S);
+        }
+      }
+      while (inFlight.length > MAX_STEPS_IN_FLIGHT) await inFlight.shift();
+      if (failure !== undefined) throw failure;
+    },
+    async end(emit) {
+      if (!released && buf.length > ctxFrames) send(buf.length, emit);
+      buf.length = 0;
+      await drain();
+    },
+    async snapshot(): Promise<CacheAwareSnapshot> {
+      const frames = buf.view(buf.base, buf.end).slice();
+      const { length, base } = buf;
+      const caches = await session.snapshotStream(sid);
+      await drain();
+      return { frames, length, base, cacheChannel: caches.channel, cacheTime: caches.time, cacheLen: caches.len, subsampling, inShiftMs };
+    },
+    release() {
+      if (!released) session.closeStream(sid);
+      released = true;
+      buf.data = new Float32Array(0);
+      buf.length = 0;
+    },
+  };
+}
