@@ -21,7 +21,7 @@ import { ctcDecoder } from '../operators/ctc-decoder/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { OnnxSTT, onnxStt, prepareModel, type OnnxSttParams } from '../operators/onnx-stt/index.js';
 import { loadModel } from '../operators/onnx-stt/session.js';
-import { WorkerSession } from '../operators/onnx-stt/worker-session.js';
+import { WorkerSession } from '../operators/onnx-stt/worker/worker-session.js';
 import { validateParams } from '../toolkit/params.js';
 import { punct, type AudioItem, type LogprobsItem, type StreamItem } from '../toolkit/items.js';
 import { SHARED_MACHINE_NOTE, chooseAudio, flag, fmt, list, machine, main, num, percentile, quick, readWavFile, requireModel, result, table } from './common.js';

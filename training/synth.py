@@ -3,6 +3,8 @@
 Usage:
   python3 synth.py train OUT_DIR --sentences S.txt --n 30000 --shard 1000 --seed 1
   python3 synth.py eval  OUT_DIR --sentences sentences_test.txt   (held-out voices, writes wavs too)
+  python3 synth.py dev   OUT_DIR --sentences sentences_test.txt --n 200 --offset 1000
+      (a tuning set for decoding weights: training voices, held-out sentences the eval sets do not use)
 
 Training voices: flite kal16, awb, rms, kal; espeak-ng English accents x variants (not m3, f2).
 Held out completely (eval only): flite slt, espeak-ng variants +m3 and +f2.
@@ -131,7 +133,7 @@ def train_voices():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["train", "eval"])
+    ap.add_argument("mode", choices=["train", "eval", "dev"])
     ap.add_argument("out")
     ap.add_argument("--sentences", required=True)
     ap.add_argument("--n", type=int, default=30000)
@@ -139,6 +141,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--start-shard", type=int, default=0)
     ap.add_argument("--flite-frac", type=float, default=0.4)
+    ap.add_argument("--offset", type=int, default=1000, help="dev: first sentence used (eval uses 0 .. 3n-1)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
@@ -146,9 +149,14 @@ def main():
     sents = [l.strip() for l in open(args.sentences) if l.strip()]
     tmpdir = tempfile.mkdtemp(prefix="synth_")
 
-    if args.mode == "eval":
+    if args.mode == "dev":
+        # Seen voices, unseen sentences: tune LM weight / word bonus here, never on the eval sets.
+        sets = {"dev-seen-voices": ["espeak:en-us+m1", "espeak:en-gb+f3", "flite:awb", "flite:rms"]}
+        sents = sents[args.offset:] + sents[:args.offset]
+    else:
         sets = {"flite-slt": ["flite:slt"], "espeak-m3": [f"espeak:{l}+m3" for l in ("en-us", "en-gb")],
                 "espeak-f2": [f"espeak:{l}+f2" for l in ("en-us", "en-gb")]}
+    if args.mode in ("eval", "dev"):
         per = args.n
         for si, (name, voices) in enumerate(sets.items()):
             d = os.path.join(args.out, name)

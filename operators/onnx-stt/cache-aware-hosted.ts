@@ -1,15 +1,15 @@
 /**
  * The main-thread half of a cache-aware stream whose model runs on a worker thread (OnnxSTT
  * `inferenceThread: worker`). The stream keeps its frame buffer and cuts the windows here, exactly as
- * nemo-cache-aware.ts does, but its caches live on the worker (stream-host.ts): each window is sent at
+ * nemo-cache-aware.ts does, but its caches live on the worker (worker/stream-host.ts): each window is sent at
  * once, without waiting for the step before it, so cutting and decoding on this thread overlap the
  * model on the other. Log-probs come back in order and are emitted as they arrive; `end` and
  * `snapshot` wait for the steps already sent.
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import { FrameBuffer, toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
-import type { WorkerSession } from './worker-session.js';
-import type { StepResult } from './worker-protocol.js';
+import type { WorkerSession } from './worker/worker-session.js';
+import type { StepResult } from './worker/protocol.js';
 
 /** Windows a stream may have on the worker before its pushes wait (backpressure toward the source). */
 const MAX_STEPS_IN_FLIGHT = 8;

@@ -233,7 +233,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         enum: ['main', 'worker'],
         default: 'main',
         description:
-          "Where the model runs: 'worker' (a worker thread: file reading, mel and decoding overlap the model on a second core) or 'main' (onnxruntime-node runs it synchronously on the main thread).",
+          "Where the model runs: 'main' (onnxruntime-node runs it synchronously on the main thread; lowest cost per stream) or 'worker' (a worker thread that holds the cache-aware streams' caches and batches their queued windows: file reading, mel and decoding overlap the model on a second core; best for many files or streams at once).",
       },
     },
   },

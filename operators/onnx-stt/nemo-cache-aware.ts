@@ -20,7 +20,7 @@ import {
 import { Batcher } from './batcher.js';
 import { openHostedStream, type CacheAwareSnapshot } from './cache-aware-hosted.js';
 import { Tensor } from './session.js';
-import { WorkerSession } from './worker-session.js';
+import { WorkerSession } from './worker/worker-session.js';
 
 export function createCacheAware(o: ContractOptions): ContractModel {
   const d = o.detection;

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { readOnnxHeader, type OnnxHeader } from './onnx-proto.js';
-import { WorkerSession } from './worker-session.js';
+import { WorkerSession } from './worker/worker-session.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -17,7 +17,7 @@ export interface SessionOptions {
   interOpThreads: number;
   graphOptimizationLevel: GraphOptimizationLevel;
   executionProvider: ExecutionProvider;
-  /** Run the model on a worker thread (worker-session.ts) instead of the main thread. */
+  /** Run the model on a worker thread (worker/worker-session.ts) instead of the main thread. */
   worker: boolean;
 }
 

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { HostedCaches, HostedModelConfig, StepResult, WireTensor, WorkerReply } from './worker-protocol.js';
+import type { HostedCaches, HostedModelConfig, StepResult, WireTensor, WorkerReply } from './protocol.js';
 
 interface Waiter<T> {
   resolve: (v: T) => void;
@@ -46,7 +46,7 @@ export class WorkerSession {
   }
 
   static create(path: string, options: ort.InferenceSession.SessionOptions): Promise<WorkerSession> {
-    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { path, options } });
+    const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: { path, options } });
     const s = new WorkerSession(worker);
     return new Promise((resolve, reject) => {
       worker.on('error', (e) => {

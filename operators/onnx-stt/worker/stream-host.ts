@@ -8,7 +8,7 @@
  * caches of the one before), and a snapshot request is answered when the steps before it have run.
  */
 import ort from 'onnxruntime-node';
-import type { HostedCaches, HostedModelConfig, StepResult, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { HostedCaches, HostedModelConfig, StepResult, WorkerReply, WorkerRequest } from './protocol.js';
 
 type Job = { type: 'step'; window: Float32Array; length: number; at: number } | { type: 'snapshot' };
 

@@ -1,5 +1,5 @@
 /**
- * Messages between a WorkerSession and its worker thread (session-worker.ts).
+ * Messages between a WorkerSession and its worker thread (thread.ts).
  *
  * Two ways to use the worker: `run` (a stateless model call, feeds in, outputs back) and hosted
  * cache-aware streams (`open` / `step` / `snapshot` / `close`), whose caches stay on the worker so a

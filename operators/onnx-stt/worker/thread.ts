@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { StreamHost } from './stream-host.js';
-import type { WireTensor, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { WireTensor, WorkerReply, WorkerRequest } from './protocol.js';
 
 const port = parentPort!;
 const { path, options } = workerData as { path: string; options: ort.InferenceSession.SessionOptions };
