@@ -170,9 +170,13 @@ def evaluate_dev(model, dev):
     return res
 
 
-def lr_at(step, peak, warm):
+def lr_at(step, peak, warm, anneal_start=0, anneal_steps=0, floor=0.05):
     step = max(step, 1)
-    return peak * min(step / warm, math.sqrt(warm / step))
+    lr = peak * min(step / warm, math.sqrt(warm / step))
+    # A final linear anneal (a run that ends soon): the last steps at a falling rate settle the weights.
+    if anneal_steps > 0 and step > anneal_start:
+        lr *= max(floor, 1 - (step - anneal_start) / anneal_steps)
+    return lr
 
 
 def main():
@@ -186,6 +190,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--specaug-from", type=int, default=600, help="step from which SpecAugment is applied")
+    ap.add_argument("--anneal-start", type=int, default=0, help="step from which the rate falls linearly ...")
+    ap.add_argument("--anneal-steps", type=int, default=0, help="... to 5%% of its schedule over this many steps (0: no anneal)")
     ap.add_argument("--init", default="", help="weights to start from when there is no last.pt")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.run, "ckpt"), exist_ok=True)
@@ -244,7 +250,7 @@ def main():
             lp, el = model(feats, lens)
             loss = ctc(lp.transpose(0, 1), tg, el, tl) / float(tl.sum())
             for pg in opt.param_groups:
-                pg["lr"] = lr_at(step + 1, args.lr, args.warmup)
+                pg["lr"] = lr_at(step + 1, args.lr, args.warmup, args.anneal_start, args.anneal_steps)
             opt.zero_grad()
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
