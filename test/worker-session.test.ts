@@ -7,8 +7,9 @@ import { expect } from 'chai';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { chunker } from '../operators/chunker/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
-import { onnxStt } from '../operators/onnx-stt/index.js';
+import { onnxStt, openStreamStates } from '../operators/onnx-stt/index.js';
 import { loadModel } from '../operators/onnx-stt/session.js';
+import { WorkerSession } from '../operators/onnx-stt/worker/worker-session.js';
 import type { LogprobsItem, StreamItem } from '../toolkit/items.js';
 import { CLIP, MODEL, readWavMono } from './helpers/live.js';
 
@@ -56,6 +57,17 @@ describe('OnnxSTT on a worker thread', function () {
       }
     });
   }
+
+  it('batches the queued windows of several streams on the worker, never more than maxBatch, and releases every stream', async () => {
+    const session = (await loadModel(MODEL, { worker: true })).session as WorkerSession;
+    const before = { ...session.streamStats };
+    await run('worker', 6, 4);
+    const runs = session.streamStats.runs - before.runs;
+    const items = session.streamStats.items - before.items;
+    expect(session.streamStats.maxBatch).to.equal(4);
+    expect(items / runs, 'mean batch').to.be.greaterThan(1.5);
+    expect(openStreamStates()).to.equal(0);
+  });
 
   it('reports the same inputs and outputs as the main-thread session', async () => {
     const a = (await loadModel(MODEL, { worker: false })).session;
