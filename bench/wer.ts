@@ -36,6 +36,7 @@ import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { runPlan } from '../toolkit/runtime/run.js';
 import { makeWav } from '../test/helpers/wav-writer.js';
 import { SHARED_MACHINE_NOTE, argv, editDistance, flag, fmt, machine, main, measure, num, opt, quick, requireModel, result, table, wer, type Cost } from './common.js';
+import { parse as parseYaml } from 'yaml';
 import { normalize } from './textnorm.js';
 
 const DEFAULT_EVAL_DIR = '/work/stt-runs/data/eval';
@@ -360,16 +361,22 @@ function decoderParams(): Record<string, string> {
   if (beam) out.beamWidth = beam;
   if (lm) {
     out.lm = fromUser(lm);
-    out.beamWidth ??= '8';
+    out.beamWidth ??= '16'; // as the sample's --lm
   }
   if (opt('lm-weight')) out.lmWeight = opt('lm-weight')!;
   if (opt('word-bonus')) out.wordBonus = opt('word-bonus')!;
   return out;
 }
 
+/** graphs/onnx-stt.yaml's own defaults (its LM fusion weights are tuned for the bundled model). */
+function graphDefaults(): { lmWeight: unknown; wordBonus: unknown } {
+  return (parseYaml(readFileSync(join(TOOLKIT_ROOT, 'graphs', 'onnx-stt.yaml'), 'utf8')) as { params: { lmWeight: unknown; wordBonus: unknown } }).params;
+}
+
 /** How CtcDecoder decoded, for the table's note. */
 function decoderNote(): string {
   const d = decoderParams();
   if (!d.beamWidth || d.beamWidth === '1') return 'greedy CTC, no language model';
-  return `CTC prefix beam search (${d.beamWidth} beams)` + (d.lm ? ` with the word LM ${basename(d.lm)} (lmWeight ${d.lmWeight ?? 0.5}, wordBonus ${d.wordBonus ?? 1})` : ', no language model');
+  const GRAPH_DEFAULTS = graphDefaults();
+  return `CTC prefix beam search (${d.beamWidth} beams)` + (d.lm ? ` with the word LM ${basename(d.lm)} (lmWeight ${d.lmWeight ?? GRAPH_DEFAULTS.lmWeight}, wordBonus ${d.wordBonus ?? GRAPH_DEFAULTS.wordBonus})` : ', no language model');
 }
