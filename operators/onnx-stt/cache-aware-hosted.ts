@@ -102,10 +102,12 @@ export function openHostedStream(h: HostedStreamOptions, streamId: string, from?
         if (buf.length === W) {
           send(W, emit);
           buf.drop(S);
+          // Backpressure within an item too: one long item must not queue all its windows at once.
+          while (inFlight.length > MAX_STEPS_IN_FLIGHT) await inFlight.shift();
+          if (failure !== undefined) throw failure;
+          if (released) return;
         }
       }
-      while (inFlight.length > MAX_STEPS_IN_FLIGHT) await inFlight.shift();
-      if (failure !== undefined) throw failure;
     },
     async end(emit) {
       if (!released && buf.length > ctxFrames) send(buf.length, emit);

@@ -32,7 +32,11 @@ interface BatchBuffers {
   length: BigInt64Array;
 }
 
-const scalarAt = (data: unknown, i: number): number => Number((data as ArrayLike<number | bigint>)[i]);
+/** Element i of a per-stream output; a model may also give one scalar for the whole batch. */
+const scalarAt = (data: unknown, i: number): number => {
+  const a = data as ArrayLike<number | bigint>;
+  return Number(a[a.length > i ? i : 0]);
+};
 
 export class StreamHost {
   private readonly configs = new Map<number, HostedModelConfig>();
@@ -42,6 +46,10 @@ export class StreamHost {
   private ready: HostedStream[] = [];
   private busy = false;
   private scheduled: ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout> | undefined;
+  /** `scheduled` is a maxWaitMs timer (not the next turn). */
+  private delayed = false;
+  /** A model run just ended: what queued behind it runs without waiting further. */
+  private justRan = false;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -83,6 +91,8 @@ export class StreamHost {
         this.streams.delete(m.sid);
         s.jobs = [];
         this.unlist((r) => r !== s);
+        // A batch waiting for this stream's window no longer has to.
+        this.schedule();
       }
     }
   }
@@ -97,18 +107,30 @@ export class StreamHost {
     this.ready = this.ready.filter((s) => keep(s) || (s.listed = false));
   }
 
-  /** After the messages that arrived together have been queued: they may join one batch. */
+  /**
+   * After the messages that arrived together have been queued (they may join one batch). A pending
+   * maxWaitMs delay is cut short by any new message: the batch may be complete now.
+   */
   private schedule(delayMs = 0): void {
-    if (this.busy || this.scheduled) return;
+    if (this.busy) return;
+    if (this.scheduled && this.delayed && delayMs === 0) {
+      clearTimeout(this.scheduled as ReturnType<typeof setTimeout>);
+      this.scheduled = undefined;
+    }
+    if (this.scheduled) return;
     const go = () => {
       this.scheduled = undefined;
+      this.delayed = false;
       void this.pump();
     };
+    this.delayed = delayMs > 0;
     this.scheduled = delayMs > 0 ? setTimeout(go, delayMs) : setImmediate(go);
   }
 
   private async pump(): Promise<void> {
     this.answerSnapshots();
+    const afterRun = this.justRan;
+    this.justRan = false;
     if (!this.ready.length) return;
     const first = this.ready[0];
     const cfg = this.configs.get(first.cfg)!;
@@ -116,7 +138,8 @@ export class StreamHost {
     for (const s of this.ready) {
       if (s.cfg === first.cfg && batch.length < cfg.maxBatch) batch.push(s);
     }
-    if (cfg.maxWaitMs > 0 && batch.length < cfg.maxBatch) {
+    // Steps that queued up behind a model run have waited long enough (as the main-thread Batcher does).
+    if (cfg.maxWaitMs > 0 && batch.length < cfg.maxBatch && !afterRun) {
       const open = [...this.streams.values()].filter((s) => s.cfg === first.cfg).length;
       const waited = performance.now() - (first.jobs[0] as { at: number }).at;
       if (batch.length < open && waited < cfg.maxWaitMs) {
@@ -137,6 +160,7 @@ export class StreamHost {
     // Streams closed meanwhile are gone; the others go to the back of the line with their next jobs.
     for (const s of batch) this.list(s);
     this.busy = false;
+    this.justRan = true;
     this.schedule();
   }
 

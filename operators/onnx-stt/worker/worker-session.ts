@@ -36,6 +36,7 @@ export class WorkerSession {
   private readonly hosted = new Map<number, HostedStreamWaiters>();
   private nextSid = 0;
   private nextCfg = 0;
+  private readonly configs = new Map<string, number>();
   /** Requests awaiting a reply: while there are any, the worker keeps the process alive. */
   private outstanding = 0;
   /** Model calls of hosted streams and the steps they carried. */
@@ -53,7 +54,11 @@ export class WorkerSession {
         s.fail(e);
         reject(e);
       });
-      worker.on('exit', (code) => s.fail(new Error(`the inference worker thread exited (code ${code})`)));
+      worker.on('exit', (code) => {
+        const e = new Error(`the inference worker thread exited (code ${code})`);
+        s.fail(e);
+        reject(e); // before 'ready': creation failed (no effect once resolved)
+      });
       worker.on('message', (m: WorkerReply) => {
         switch (m.type) {
           case 'ready':
@@ -111,16 +116,22 @@ export class WorkerSession {
       transfer.push(data.buffer as ArrayBuffer);
     }
     return new Promise((resolve, reject) => {
+      this.worker.postMessage({ type: 'run', id, feeds: wire }, transfer);
       this.pending.set(id, { resolve, reject });
       this.expect();
-      this.worker.postMessage({ type: 'run', id, feeds: wire }, transfer);
     });
   }
 
   /** Registers a cache-aware model's shapes and batching with the worker; returns its id for `openStream`. */
   defineHostedModel(config: HostedModelConfig): number {
-    const cfg = this.nextCfg++;
-    this.worker.postMessage({ type: 'config', cfg, config });
+    // OnnxSTT prepares its model several times (validation, input checks, run): one config each kind.
+    const key = JSON.stringify(config);
+    let cfg = this.configs.get(key);
+    if (cfg === undefined) {
+      cfg = this.nextCfg++;
+      this.worker.postMessage({ type: 'config', cfg, config });
+      this.configs.set(key, cfg);
+    }
     return cfg;
   }
 
@@ -138,9 +149,10 @@ export class WorkerSession {
     const h = this.hosted.get(sid);
     if (!h) return Promise.reject(new Error(`hosted stream ${sid} is closed`));
     return new Promise((resolve, reject) => {
+      // Posted first: if it throws, no waiter is left to take the stream's next result.
+      this.worker.postMessage({ type: 'step', sid, window, length }, [window.buffer as ArrayBuffer]);
       h.steps.push({ resolve, reject });
       this.expect();
-      this.worker.postMessage({ type: 'step', sid, window, length }, [window.buffer as ArrayBuffer]);
     });
   }
 
@@ -150,9 +162,9 @@ export class WorkerSession {
     const h = this.hosted.get(sid);
     if (!h) return Promise.reject(new Error(`hosted stream ${sid} is closed`));
     return new Promise((resolve, reject) => {
+      this.worker.postMessage({ type: 'snapshot', sid });
       h.snapshots.push({ resolve, reject });
       this.expect();
-      this.worker.postMessage({ type: 'snapshot', sid });
     });
   }
 
