@@ -15,7 +15,7 @@ import type { OperatorContext, SourceSpec } from '../../toolkit/operator.js';
 import { decodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
 import { connect, DEFAULT_REDIS_URL, redisUrlProblem } from './connection.js';
 import { fieldsOf, RedisKeys, samplesOf } from './keys.js';
-import { claimSession, heartbeat } from './scripts.js';
+import { claimOutcome, claimSession, heartbeat } from './scripts.js';
 
 export interface RedisAudioSourceParams {
   url: string;
@@ -138,7 +138,9 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
       }
       // Our own entry, idle too long (a Redis outage, a stalled loop) and handed back to us: keep going as we were.
       if (active.has(id) || draining.has(id)) return;
-      const ckpt = (await claimSession(redis, [keys.owner(id), keys.checkpoint(id)], [me, entry])) as Buffer | null;
+      const claimed = claimOutcome(await claimSession(redis, [keys.owner(id), keys.checkpoint(id), keys.sessions], [me, entry]));
+      if (!claimed.claimed) return; // its previous holder completed it just now
+      const ckpt = claimed.checkpoint;
       const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000), lastEntryAt: Date.now() };
       let states: Record<string, Uint8Array> = {};
       if (ckpt) {

@@ -20,13 +20,25 @@ function script(name: string, lua: string, binary = false) {
   };
 }
 
-/** KEYS owner, ckpt; ARGV consumer, sessions entry id -> the checkpoint (or nil). */
+/**
+ * KEYS owner, ckpt, sessions; ARGV consumer, sessions entry id -> [1, checkpoint or ''] claimed, or [0]
+ * when the session completed in the meantime (its announcement is gone: its previous holder finished it
+ * between our XAUTOCLAIM and this claim), so no owner key is left behind and nothing is written twice.
+ */
 export const claimSession = script(
   'sttClaimSession',
-  `redis.call('HSET', KEYS[1], 'consumer', ARGV[1], 'entry', ARGV[2])
-   return redis.call('GET', KEYS[2])`,
+  `if #redis.call('XRANGE', KEYS[3], ARGV[2], ARGV[2]) == 0 then return {0} end
+   redis.call('HSET', KEYS[1], 'consumer', ARGV[1], 'entry', ARGV[2])
+   return {1, redis.call('GET', KEYS[2]) or ''}`,
   true,
 );
+
+/** What claimSession returned: gone, or claimed with the checkpoint bytes (undefined: none). */
+export function claimOutcome(reply: unknown): { claimed: false } | { claimed: true; checkpoint?: Buffer } {
+  const [status, ckpt] = reply as [number, Buffer | undefined];
+  if (Number(status) !== 1) return { claimed: false };
+  return { claimed: true, checkpoint: ckpt && ckpt.length ? ckpt : undefined };
+}
 
 /** KEYS owner, ckpt; ARGV consumer, bytes -> 1 written, 0 not the owner. */
 export const writeCheckpoint = script(
