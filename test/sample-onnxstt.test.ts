@@ -89,6 +89,8 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
       badUsage: ['--no-such-option'],
       lm: ['--lm', '--audio-file', 'samples/audio'],
       badBeam: ['--beam', '0'],
+      parallel: ['--parallel', '2', '--audio-file', 'samples/audio'],
+      badParallel: ['--parallel', 'x'],
     };
     if (offlineFolder) cases.offlineExport = ['--offline', '--verbose', '--model', offlineFolder, '--audio-file', FOX];
     const names = Object.keys(cases);
@@ -167,6 +169,15 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
     expect(r.code).to.equal(2);
     expect(r.err).to.match(/usage: npm run sample:onnxstt/);
     expect(r.out).to.equal('');
+  });
+
+  it('--parallel 2: both files at once on the worker thread, the same transcripts', () => {
+    const r = runs.parallel;
+    expect(r.code, r.err).to.equal(0);
+    // Printed as files finish: compare by file.
+    expect(new Map(texts(r))).to.deep.equal(new Map(texts(runs.defaults)));
+    expect(runs.badParallel.code).to.equal(2);
+    expect(runs.badParallel.err).to.contain("OnnxSTT sample: --parallel must be a whole number >= 1, got 'x'");
   });
 
   it('--lm: beam search with the bundled word language model, one final per file', () => {

@@ -26,13 +26,15 @@ import { TOOLKIT_ROOT } from '../../toolkit/paths.js';
 import { runPlan } from '../../toolkit/runtime/run.js';
 
 const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [--model DIR|model.onnx] [--format text|jsonl]
-                                 [--offline] [--lm] [--beam N] [--chunk-ms MS] [--partials] [--verbose]
+                                 [--offline] [--lm] [--beam N] [--parallel N] [--chunk-ms MS] [--partials] [--verbose]
   --audio-file, -a  WAV file, folder (its *.wav, sorted) or glob; repeat for more (default: samples/audio/*.wav)
   --model, -m       model folder (model.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
   --format, -f      text (default) or jsonl (any Sink format: csv, srt, vtt, stt-csv)
   --offline         whole-utterance path: OnnxSTT mode offline, on model.offline.onnx when the folder has it
   --lm              beam search with the model folder's word language model (lm.arpa.gz; --beam 16 unless given)
   --beam N          CtcDecoder prefix beam search with N beams (default 1: greedy)
+  --parallel N      transcribe N files at once, their windows batched on a worker thread (throughput for
+                    folders; transcripts print as files finish)
   --chunk-ms        Chunker block size in ms (default 160; the transcript does not depend on it)
   --partials        also print partial transcripts (default: one final transcript per file)
   --verbose, -v     log the model contract, mode and progress on stderr
@@ -57,6 +59,7 @@ function parse() {
       partials: { type: 'boolean', default: false },
       lm: { type: 'boolean', default: false },
       beam: { type: 'string' },
+      parallel: { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -122,6 +125,13 @@ if (values['chunk-ms']) params.chunkMs = values['chunk-ms'];
 if (values.beam !== undefined) {
   if (!/^[1-9]\d*$/.test(values.beam)) usageError(`--beam must be a whole number >= 1, got '${values.beam}'`);
   params.beamWidth = values.beam;
+}
+if (values.parallel !== undefined) {
+  if (!/^[1-9]\d*$/.test(values.parallel)) usageError(`--parallel must be a whole number >= 1, got '${values.parallel}'`);
+  // Files read at once share model calls on the worker thread (OnnxSTT inferenceThread: worker).
+  params.files = values.parallel;
+  params.maxBatch = values.parallel;
+  params.inferenceThread = 'worker';
 }
 if (values.lm) {
   const dir = modelGiven && !/\.onnx$/i.test(modelGiven) ? modelGiven : dirname(choice.model);
