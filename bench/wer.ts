@@ -268,6 +268,21 @@ main(async () => {
     rmSync(tmp, { recursive: true, force: true });
   }
 
+  const hypsOut = opt('hyps');
+  if (hypsOut) {
+    // Every transcript, to see which files differ (`differs` = streaming and offline transcripts not equal).
+    const esc = (t: string) => t.replace(/[\t\n]/g, ' ');
+    const lines = ['set\tutt\treference\tstreaming\toffline\tpocketsphinx\tdiffers'];
+    for (const r of rows) {
+      for (const u of r.set.utts) {
+        const st = r.stream.texts.get(u.file) ?? '';
+        const of = r.off.texts.get(u.file) ?? '';
+        lines.push([r.set.name, u.id, u.ref, st, of, r.ps?.texts.get(u.file) ?? '', st === of ? '' : 'differs'].map(esc).join('\t'));
+      }
+    }
+    writeFileSync(fromUser(hypsOut), `${lines.join('\n')}\n`);
+  }
+
   const pct = (x: number) => fmt(x, 1);
   const same = (r: Row) => r.set.utts.filter((u) => !r.stream.failed.has(u.file) && r.stream.texts.get(u.file) === r.off.texts.get(u.file)).length;
   const minutes = (utts: Utt[]) => utts.reduce((s, u) => s + (Number.isFinite(u.seconds) ? u.seconds : 0), 0) / 60;

@@ -212,9 +212,9 @@ describe('bad inputs: the corpus through the file graph (CLI and API)', function
     });
     const shipped = readFileSync(listGraph, 'utf8')
       // pace 4: the three files are read side by side (unpaced, one could end before the next opens).
-      .replace('sampleRate: 16000 }', 'sampleRate: 16000, concurrency: 3, pace: 4 }')
+      .replace('sampleRate: 16000, concurrency: "${files}" }', 'sampleRate: 16000, concurrency: 3, pace: 4 }')
       .replace('params: { model: "${model}",', 'params: { model: "${model}", maxStreams: 2,');
-    expect(shipped).to.include('maxStreams: 2');
+    expect(shipped).to.include('maxStreams: 2').and.to.include('pace: 4');
     const graph = join(dir, 'max-streams.yaml');
     writeFileSync(graph, shipped);
     const plan = await loadGraphFile(graph, { registry: OPERATORS, params: { ...modelParams(), audio: copies, format: 'jsonl', out: join(dir, 'max-streams.jsonl') } });

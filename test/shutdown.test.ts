@@ -30,7 +30,7 @@ describe('shutdown: signals to the CLI', function () {
     const dir = mkdtempSync(join(tmpdir(), 'shutdown-'));
     graph = join(dir, 'paced.yaml');
     const shipped = readFileSync(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), 'utf8');
-    const paced = shipped.replace('params: { files: "${audio}", sampleRate: 16000 }', 'params: { files: "${audio}", sampleRate: 16000, pace: 1, concurrency: 2 }');
+    const paced = shipped.replace('params: { files: "${audio}", sampleRate: 16000, concurrency: "${files}" }', 'params: { files: "${audio}", sampleRate: 16000, pace: 1, concurrency: 2 }');
     expect(paced).to.not.equal(shipped);
     writeFileSync(graph, paced.replace(/^ {2}audio: .*$/m, '  audio: [samples/audio/*.wav]'));
   });
