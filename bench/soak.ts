@@ -1,11 +1,12 @@
 /**
  * bench:soak — memory over a long paced run in which streams open and close all the time.
  *
- *   npm run bench:soak [-- --minutes 2] [-- --slots 8] [-- --pace 1] [-- --quick] [-- --model m.onnx --tokens t.txt]
+ *   npm run bench:soak [-- --minutes 2] [-- --slots 8] [-- --pace 1] [-- --worker] [-- --quick] [-- --model m.onnx --tokens t.txt]
  *
  * `slots` streams run at once, each fed in real time (x pace) in 100 ms blocks for a random 2–6 s of
  * LibriVox speech (0.5–1.5 s with --quick), then ended (window punctuation); a new stream (new id) takes its slot at once.
- * MelExtractor -> OnnxSTT (maxBatch = slots) -> CtcDecoder. RSS and V8 heap are sampled every second
+ * MelExtractor -> OnnxSTT (maxBatch = slots; --worker: inferenceThread worker, the streams hosted on the
+ * worker thread) -> CtcDecoder. RSS and V8 heap are sampled every second
  * (after a forced GC when run with --expose-gc, as the npm script does).
  * Drift = (median RSS of the last fifth of the run - median RSS of the fifth after warm-up) / the latter.
  * Ends with `RESULT soak rss_drift_pct=... streams=... minutes=...`.
@@ -15,7 +16,7 @@ import { ctcDecoder } from '../operators/ctc-decoder/index.js';
 import { melExtractor } from '../operators/mel-extractor/index.js';
 import { onnxStt, openStreamStates } from '../operators/onnx-stt/index.js';
 import { punct, type AudioItem, type StreamItem } from '../toolkit/items.js';
-import { SHARED_MACHINE_NOTE, chooseAudio, fmt, machine, main, num, quick, readWavFile, requireModel, result, table } from './common.js';
+import { SHARED_MACHINE_NOTE, chooseAudio, flag, fmt, machine, main, num, quick, readWavFile, requireModel, result, table } from './common.js';
 
 const SR = 16000;
 const BLOCK = SR / 10;
@@ -27,7 +28,7 @@ main(async () => {
   const pace = num('pace', 1);
   const clips = chooseAudio().map((a) => readWavFile(a.file).samples);
   if (!clips.length) throw new Error('no audio: pass --audio a.wav');
-  const header = machine('onnxruntime intra-op threads 1, inter-op threads 1');
+  const header = machine(`onnxruntime intra-op threads 1, inter-op threads 1, the model on the ${flag('worker') ? 'worker' : 'main'} thread`);
   const durationMs = minutes * 60_000;
 
   let seed = 12345;
@@ -37,7 +38,7 @@ main(async () => {
   let errors = 0;
   const done = new Promise<void>((resolve, reject) => {
     input
-      .pipe(melExtractor({ preset: 'nemo-80' }), onnxStt({ model: m.model, maxBatch: slots }), ctcDecoder({ tokens: m.tokens }))
+      .pipe(melExtractor({ preset: 'nemo-80' }), onnxStt({ model: m.model, maxBatch: slots, inferenceThread: flag('worker') ? 'worker' : 'main' }), ctcDecoder({ tokens: m.tokens }))
       .subscribe({
         next: (it) => {
           if (it.kind === 'transcript' && it.isFinal) finals++;
