@@ -60,8 +60,12 @@ async function run(items: StreamItem[], op: OperatorFunction<StreamItem, StreamI
   return lastValueFrom(from(items).pipe(op, toArray()));
 }
 
+/** Finals grouped by stream, each stream's in emission order (streams may finish in any order: batched, worker). */
 const finals = (items: StreamItem[]) =>
-  items.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal).map((t) => `${t.streamId}: ${t.text}`);
+  items
+    .filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal)
+    .sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0))
+    .map((t) => `${t.streamId}: ${t.text}`);
 
 describe('operator state snapshots: checkpoint, restore elsewhere, same transcript', function () {
   this.timeout(60000);
