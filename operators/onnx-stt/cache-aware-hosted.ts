@@ -1,30 +1,19 @@
 /**
  * The main-thread half of a cache-aware stream whose model runs on a worker thread (OnnxSTT
  * `inferenceThread: worker`). The stream keeps its frame buffer and cuts the windows here, exactly as
- * nemo-cache-aware.ts does, but its caches live on the worker (worker/stream-host.ts): each window is sent at
+ * nemo-cache-aware.ts does (cache-aware-windows.ts), but its caches live on the worker (worker/stream-host.ts): each window is sent at
  * once, without waiting for the step before it, so cutting and decoding on this thread overlap the
  * model on the other. Log-probs come back in order and are emitted as they arrive; `end` and
  * `snapshot` wait for the steps already sent.
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
-import { FrameBuffer, toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
+import { toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
+import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import type { WorkerSession } from './worker/worker-session.js';
 import type { StepResult } from './worker/protocol.js';
 
 /** Windows a stream may have on the worker before its pushes wait (backpressure toward the source). */
 const MAX_STEPS_IN_FLIGHT = 8;
-
-/** One stream between windows (the same shape as the main-thread contract's, so checkpoints move between them). */
-export interface CacheAwareSnapshot {
-  frames: Float32Array;
-  length: number;
-  base: number;
-  cacheChannel: Float32Array;
-  cacheTime: Float32Array;
-  cacheLen: number;
-  subsampling: number | undefined;
-  inShiftMs: number;
-}
 
 export interface HostedStreamOptions {
   session: WorkerSession;
@@ -41,20 +30,12 @@ export interface HostedStreamOptions {
 export function openHostedStream(h: HostedStreamOptions, streamId: string, from?: CacheAwareSnapshot): ContractStream {
   const { session, o, nFeat, window: W, shift: S } = h;
   const ctxFrames = W - S;
-  const buf = new FrameBuffer(nFeat, W * 2);
-  let subsampling = o.detection.subsampling;
-  let inShiftMs = 10;
-  let sid: number;
-  if (from === undefined) {
-    if (h.zeroPadFrames) buf.append(new Float32Array(h.zeroPadFrames * nFeat), h.zeroPadFrames);
-    sid = session.openStream(h.cfg);
-  } else {
-    buf.append(from.frames, from.length);
-    buf.base = from.base;
-    subsampling = from.subsampling;
-    inShiftMs = from.inShiftMs;
-    sid = session.openStream(h.cfg, { channel: from.cacheChannel.slice(), time: from.cacheTime.slice(), len: from.cacheLen });
-  }
+  const buf = windowBuffer(nFeat, W, h.zeroPadFrames, from);
+  let subsampling = from ? from.subsampling : o.detection.subsampling;
+  let inShiftMs = from ? from.inShiftMs : 10;
+  const sid = from
+    ? session.openStream(h.cfg, { channel: from.cacheChannel.slice(), time: from.cacheTime.slice(), len: from.cacheLen })
+    : session.openStream(h.cfg);
   let released = false;
   let failure: unknown;
   let inFlight: Array<Promise<void>> = [];
@@ -85,29 +66,17 @@ export function openHostedStream(h: HostedStreamOptions, streamId: string, from?
 
   return {
     async push(item: FeaturesItem | AudioItem, emit) {
-      if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
+      checkFeatures(item, nFeat, streamId, o.modelPath, o.detection.names.signal);
       if (failure !== undefined) throw failure;
       if (released) return;
-      if (item.nFeatures !== nFeat) {
-        throw new Error(
-          `stream '${streamId}': features have ${item.nFeatures} bins but ${o.modelPath} expects ${nFeat} (${o.detection.names.signal} [B, ${nFeat}, T]); use a matching MelExtractor preset`,
-        );
-      }
       inShiftMs = item.frameShiftMs;
-      let off = 0;
-      while (off < item.nFrames) {
-        const take = Math.min(item.nFrames - off, W - buf.length);
-        buf.append(item.data.subarray(off * nFeat), take);
-        off += take;
-        if (buf.length === W) {
-          send(W, emit);
-          buf.drop(S);
-          // Backpressure within an item too: one long item must not queue all its windows at once.
-          while (inFlight.length > MAX_STEPS_IN_FLIGHT) await inFlight.shift();
-          if (failure !== undefined) throw failure;
-          if (released) return;
-        }
-      }
+      await feedWindows(buf, item, W, S, async () => {
+        send(W, emit);
+        // Backpressure within an item too: one long item must not queue all its windows at once.
+        while (inFlight.length > MAX_STEPS_IN_FLIGHT) await inFlight.shift();
+        if (failure !== undefined) throw failure;
+        return !released;
+      });
     },
     async end(emit) {
       if (!released && buf.length > ctxFrames) send(buf.length, emit);

@@ -9,7 +9,6 @@
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import {
-  FrameBuffer,
   scalarOf,
   toFeatureMajorInto,
   type ContractModel,
@@ -18,7 +17,8 @@ import {
   type EmitFrames,
 } from './contract.js';
 import { Batcher } from './batcher.js';
-import { openHostedStream, type CacheAwareSnapshot } from './cache-aware-hosted.js';
+import { openHostedStream } from './cache-aware-hosted.js';
+import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import { Tensor } from './session.js';
 import { WorkerSession } from './worker/worker-session.js';
 
@@ -94,27 +94,16 @@ export function createCacheAware(o: ContractOptions): ContractModel {
   }
 
   const openStream = (streamId: string, from?: unknown): ContractStream => {
-    const buf = new FrameBuffer(nFeat, W * 2);
+    const s = from as CacheAwareSnapshot | undefined;
+    if (s) checkSnapshot(streamId, s);
+    const buf = windowBuffer(nFeat, W, zeroPad ? ctxFrames : 0, s);
     // Caches: the model's *_next outputs are fed back as they are (fresh buffers of each run, or views
     // into a batch's output): no copy. The window buffer is reused: a stream has one step in flight.
-    let cacheChannel: Float32Array = new Float32Array(channelSize);
-    let cacheTime: Float32Array = new Float32Array(timeSize);
-    let cacheLen = 0;
-    let subsampling = d.subsampling;
-    let inShiftMs = 10;
-    if (from === undefined) {
-      if (zeroPad) buf.append(new Float32Array(ctxFrames * nFeat), ctxFrames);
-    } else {
-      const s = from as CacheAwareSnapshot;
-      checkSnapshot(streamId, s);
-      buf.append(s.frames, s.length);
-      buf.base = s.base;
-      cacheChannel = s.cacheChannel.slice();
-      cacheTime = s.cacheTime.slice();
-      cacheLen = s.cacheLen;
-      subsampling = s.subsampling;
-      inShiftMs = s.inShiftMs;
-    }
+    let cacheChannel: Float32Array = s ? s.cacheChannel.slice() : new Float32Array(channelSize);
+    let cacheTime: Float32Array = s ? s.cacheTime.slice() : new Float32Array(timeSize);
+    let cacheLen = s ? s.cacheLen : 0;
+    let subsampling = s ? s.subsampling : d.subsampling;
+    let inShiftMs = s ? s.inShiftMs : 10;
     const window = new Float32Array(nFeat * W);
     const lenBuf = new BigInt64Array(1);
     const cacheLenBuf = new BigInt64Array(1);
@@ -156,25 +145,13 @@ export function createCacheAware(o: ContractOptions): ContractModel {
 
     return {
       async push(item: FeaturesItem | AudioItem, emit) {
-        if (item.kind !== 'features') throw new Error(`${o.modelPath} takes mel features, got ${item.kind}`);
+        checkFeatures(item, nFeat, streamId, o.modelPath, n.signal);
         if (released) return;
-        if (item.nFeatures !== nFeat) {
-          throw new Error(
-            `stream '${streamId}': features have ${item.nFeatures} bins but ${o.modelPath} expects ${nFeat} (${n.signal} [B, ${nFeat}, T]); use a matching MelExtractor preset`,
-          );
-        }
         inShiftMs = item.frameShiftMs;
-        let off = 0;
-        while (off < item.nFrames) {
-          const take = Math.min(item.nFrames - off, W - buf.length);
-          buf.append(item.data.subarray(off * nFeat), take);
-          off += take;
-          if (buf.length === W) {
-            await run(W, emit);
-            if (released) return;
-            buf.drop(S);
-          }
-        }
+        await feedWindows(buf, item, W, S, async () => {
+          await run(W, emit);
+          return !released;
+        });
       },
       async end(emit) {
         if (!released && buf.length > ctxFrames) await run(buf.length, emit);
