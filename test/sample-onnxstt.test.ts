@@ -70,6 +70,14 @@ function offlineModelFolder(dir: string): string | undefined {
   return folder;
 }
 
+/** Exit 0 and one non-empty final transcript for each shipped clip, in file order. */
+function expectShippedClipsTranscribed(r: Run): void {
+  expect(r.code, r.err).to.equal(0);
+  const t = texts(r);
+  expect(t.map(([f]) => f)).to.deep.equal([FOX, LIBRIVOX]);
+  for (const [, text] of t) expect(text).to.match(/[a-z]/);
+}
+
 describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
   this.timeout(60000);
   let dir: string;
@@ -100,11 +108,7 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('with no arguments transcribes the shipped clips (what npm start runs)', () => {
-    const r = runs.defaults;
-    expect(r.code, r.err).to.equal(0);
-    const t = texts(r);
-    expect(t.map(([f]) => f)).to.deep.equal([FOX, LIBRIVOX]);
-    for (const [, text] of t) expect(text).to.match(/[a-z]/);
+    expectShippedClipsTranscribed(runs.defaults);
   });
 
   it('takes a folder: each *.wav in it, sorted, one final transcript per file', () => {
@@ -181,11 +185,7 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
   });
 
   it('--lm: beam search with the bundled word language model, one final per file', () => {
-    const r = runs.lm;
-    expect(r.code, r.err).to.equal(0);
-    const t = texts(r);
-    expect(t.map(([f]) => f)).to.deep.equal([FOX, LIBRIVOX]);
-    for (const [, text] of t) expect(text).to.match(/[a-z]/);
+    expectShippedClipsTranscribed(runs.lm);
     expect(runs.badBeam.code).to.equal(2);
     expect(runs.badBeam.err).to.contain("OnnxSTT sample: --beam must be a whole number >= 1, got '0'");
   });
