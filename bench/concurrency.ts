@@ -241,17 +241,14 @@ async function level(n: number, seconds: number, maxWaitMs: number, maxBatchCap:
 const counters = { runs: 0, items: 0 };
 let probed = false;
 let hostedBase = { runs: 0, items: 0 };
-function onWorker(): boolean {
-  return flag('worker');
-}
 
 /** The session of this model as the bench's OnnxSTT uses it (main thread or worker thread). */
 async function sessionOf(model: string) {
-  return (await loadModel(model, { intraOpThreads: 1, interOpThreads: 1, worker: onWorker() })).session;
+  return (await loadModel(model, { intraOpThreads: 1, interOpThreads: 1, worker: flag('worker') })).session;
 }
 
 async function warmUp(model: string): Promise<void> {
-  const p = validateParams(OnnxSTT, { model, intraOpThreads: 1, interOpThreads: 1, inferenceThread: onWorker() ? 'worker' : 'main' }, 'bench') as unknown as OnnxSttParams;
+  const p = validateParams(OnnxSTT, { model, intraOpThreads: 1, interOpThreads: 1, inferenceThread: flag('worker') ? 'worker' : 'main' }, 'bench') as unknown as OnnxSttParams;
   const cm = await prepareModel(p);
   const session = await sessionOf(model);
   if (!probed && !(session instanceof WorkerSession)) {
