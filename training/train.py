@@ -3,8 +3,9 @@
 Usage:
   python3 train.py --data /work/stt-runs/data --run /work/stt-runs [--until 21:15] [--max-steps N]
 
-Reads DATA/synth/shard_*.{npy,json} and DATA/so762_train/shard_*.{npy,json} (rescanned every few
-hundred steps, so generation may continue while training runs), weights speechocean762 x3.
+Reads DATA/<source>/shard_*.{npy,json} for each source of --sources (rescanned every few hundred steps,
+so generation may continue while training runs), each repeated by its weight; weight 0 marks a dev-only
+source (e.g. lj_dev). The default is v1's mix (synth x1, speechocean762 x3).
 Checkpoints (model + optimizer + step + rng) every 5 minutes to RUN/ckpt/last.pt and resumes from it
 automatically. Logs to RUN/train.log. Deterministic given the same shards (seeded).
 """
@@ -43,8 +44,9 @@ def log(run, msg):
 class Data:
     """All utterances in memory: (array, start, end, ids)."""
 
-    def __init__(self, root, dev_per_source=100):
+    def __init__(self, root, sources, dev_per_source=100):
         self.root = root
+        self.sources = sources
         self.loaded = set()
         self.train, self.dev = [], []
         self.hours = {}
@@ -52,7 +54,7 @@ class Data:
 
     def scan(self):
         new = 0
-        for src, weight in (("synth", 1), ("so762_train", 3)):
+        for src, weight in self.sources:
             for js in sorted(glob.glob(os.path.join(self.root, src, "shard_*.json"))):
                 if js in self.loaded or js.endswith(".tmp.json"):
                     continue
@@ -67,12 +69,16 @@ class Data:
                     if not ids or n < 20 or n // 4 < len(ids):
                         continue
                     items.append((arr, off[i], off[i + 1], ids))
-                # the first shard of each source gives a few dev utterances (never trained on)
-                if os.path.basename(js) == "shard_00000.json":
+                if weight == 0:  # a dev-only source
+                    self.dev += [(src,) + it for it in items]
+                    items = []
+                # the first shard of v1's sources gives a few dev utterances (never trained on; augmented
+                # copies of real speech leave the same utterances out)
+                elif os.path.basename(js) == "shard_00000.json" and src in ("synth", "synth2", "so762_train"):
                     self.dev += [(src,) + it for it in items[-self.dev_per_source:]]
                     items = items[:-self.dev_per_source]
                 self.train += items * weight
-                self.hours[src] = self.hours.get(src, 0.0) + meta["seconds"] / 3600
+                self.hours[src] = round(self.hours.get(src, 0.0) + meta["seconds"] / 3600, 2)
                 new += 1
         return new
 
@@ -124,6 +130,22 @@ def spec_augment(feats, lens, g: torch.Generator):
             w = int(torch.randint(0, min(25, max(1, n // 20)) + 1, (1,), generator=g))
             t0 = int(torch.randint(0, max(1, n - w), (1,), generator=g))
             feats[j, t0:t0 + w] = fill
+    return feats
+
+
+def mel_warp(feats, lens, g: torch.Generator, max_warp: float):
+    """Vocal-tract-length perturbation in the feature domain: stretch or squeeze each utterance's mel axis
+    by a factor in [1 - max_warp, 1 + max_warp] (linear interpolation between bins, edges held)."""
+    b, _, f = feats.shape
+    for j in range(b):
+        a = 1 + (float(torch.rand(1, generator=g)) * 2 - 1) * max_warp
+        src = torch.clamp(torch.arange(f, dtype=torch.float32) / a, 0, f - 1)
+        lo = src.floor().long()
+        hi = torch.clamp(lo + 1, max=f - 1)
+        w = src - lo.float()
+        n = int(lens[j])
+        x = feats[j, :n]
+        feats[j, :n] = x[:, lo] * (1 - w) + x[:, hi] * w
     return feats
 
 
@@ -192,6 +214,9 @@ def main():
     ap.add_argument("--specaug-from", type=int, default=600, help="step from which SpecAugment is applied")
     ap.add_argument("--anneal-start", type=int, default=0, help="step from which the rate falls linearly ...")
     ap.add_argument("--anneal-steps", type=int, default=0, help="... to 5%% of its schedule over this many steps (0: no anneal)")
+    ap.add_argument("--sources", default="synth:1,so762_train:3",
+                    help="source:weight list of DATA subfolders (weight 0: dev only)")
+    ap.add_argument("--mel-warp", type=float, default=0.0, help="VTLP-style mel-axis warping, e.g. 0.1 (0: off)")
     ap.add_argument("--init", default="", help="weights to start from when there is no last.pt")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.run, "ckpt"), exist_ok=True)
@@ -200,7 +225,7 @@ def main():
     rng = random.Random(args.seed)
     g = torch.Generator().manual_seed(args.seed)
 
-    data = Data(args.data)
+    data = Data(args.data, [(s.split(":")[0], int(s.split(":")[1])) for s in args.sources.split(",")])
     data.scan()
     log(args.run, f"data: {len(data.train)} train items (weighted), dev {len(data.dev)}, hours {data.hours}")
 
@@ -245,6 +270,8 @@ def main():
         for sel in batches(data.train, args.max_frames, rng):
             t0 = time.time()
             feats, lens, tg, tl = collate(data.train, sel)
+            if args.mel_warp > 0:
+                feats = mel_warp(feats, lens, g, args.mel_warp)
             if step >= args.specaug_from:
                 feats = spec_augment(feats, lens, g)
             lp, el = model(feats, lens)
