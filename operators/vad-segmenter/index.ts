@@ -22,6 +22,7 @@ import { Segmenter, type SegmentEvent } from './segmenter.js';
 import { SileroModel, windowFor, type SileroStream } from './silero.js';
 
 export interface VadSegmenterParams {
+  enabled: boolean;
   model: string;
   threshold: number;
   negThreshold?: number;
@@ -71,6 +72,11 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
   params: {
     type: 'object',
     properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'false: pass the audio through untouched, without markers (a graph param can then turn endpointing off; the model is not loaded).',
+      },
       model: {
         type: 'string',
         default: 'default',
@@ -87,6 +93,7 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
     },
   },
   check: async (p) => {
+    if (!p.enabled) return [];
     try {
       await SileroModel.load(p.model, p.intraOpThreads);
       return [];
@@ -95,6 +102,7 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
     }
   },
   create: (p, ctx) => {
+    if (!p.enabled) return (source$) => source$;
     const ready = SileroModel.load(p.model, p.intraOpThreads);
     ready.catch(() => {});
     const neg = p.negThreshold ?? Math.max(p.threshold - 0.15, 0.01);
