@@ -69,7 +69,7 @@ async function round(n: number, seq: number): Promise<Round> {
   // Connections are spread over the first second, as real clients would be.
   const clients = Array.from({ length: n }, (_, i) =>
     new Promise((r) => setTimeout(r, (i * 1000) / n)).then(() =>
-      stream(live.url, audio, { frameBytes: 3200, pace: 'realtime' }).catch((): ClientResult => ({ messages: [], code: 0, reason: 'connect failed', finalLatencyMs: NaN })),
+      stream(live.url, audio, { frameBytes: 3200, pace: 'realtime' }).catch((): ClientResult => ({ messages: [], sizes: [], code: 0, reason: 'connect failed', finalLatencyMs: NaN })),
     ),
   );
   const results = await Promise.race([Promise.all(clients), timeout]);

@@ -8,6 +8,8 @@ export interface ServerMessage {
 
 export interface ClientResult {
   messages: ServerMessage[];
+  /** Size in bytes of each message, in the same order. */
+  sizes: number[];
   code: number;
   reason: string;
   /** Milliseconds from the end message being sent to the final result (NaN if none). */
@@ -48,6 +50,7 @@ export function connect(url: string, headers: Record<string, string> = {}): Prom
 /** Collects every message until the server closes the connection. */
 export function collect(ws: WebSocket): Promise<ClientResult> {
   const messages: ServerMessage[] = [];
+  const sizes: number[] = [];
   let endSentAt = NaN;
   let finalAt = NaN;
   (ws as WebSocket & { markEnd?: () => void }).markEnd = () => {
@@ -55,13 +58,15 @@ export function collect(ws: WebSocket): Promise<ClientResult> {
   };
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
-    const msg = JSON.parse(data.toString()) as ServerMessage;
+    const text = data.toString();
+    const msg = JSON.parse(text) as ServerMessage;
     if (msg.type === 'final') finalAt = performance.now();
     messages.push(msg);
+    sizes.push(Buffer.byteLength(text));
   });
   ws.on('error', () => undefined);
   return new Promise((resolve) => {
-    ws.once('close', (code, reason) => resolve({ messages, code, reason: reason.toString(), finalLatencyMs: finalAt - endSentAt }));
+    ws.once('close', (code, reason) => resolve({ messages, sizes, code, reason: reason.toString(), finalLatencyMs: finalAt - endSentAt }));
   });
 }
 
