@@ -99,6 +99,9 @@ function clampWords(words: WordTiming[], startMs: number, endMs: number): void {
   }
 }
 
+/** Stream time decoded by the CtcDecoders of this process (progress displays). */
+export const decoderStats = { audioMs: 0 };
+
 interface State {
   id: string;
   search?: Search;
@@ -272,6 +275,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
         st.search.feed(item.data, item.nFrames, item.vocabSize, item.startFrame);
         for (let t = 0; t < item.nFrames; t++) st.blankProbSum += Math.exp(item.data[t * item.vocabSize + blank]);
         st.frames = item.startFrame + item.nFrames;
+        decoderStats.audioMs += item.nFrames * item.frameShiftMs;
         st.segFrames += item.nFrames;
         if (p.partials && (st.utterance || !st.markers)) {
           const nowMs = st.frames * st.frameShiftMs;
