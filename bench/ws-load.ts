@@ -4,10 +4,11 @@
  * audio dropped by the backlog policy, the latency from a client's `end` to its final result, and the
  * bytes the server sent: per session-minute of audio, and the largest message.
  *
- *   npm run bench:ws-load -- [--sessions 100] [--quick] [--find-max] [--minutes M] [--model m.onnx --tokens t.txt]
+ *   npm run bench:ws-load -- [--sessions 100] [--quick] [--find-max] [--minutes M] [--full-speed] [--vad false] [--model m.onnx --tokens t.txt]
  *
  * --minutes M: each client streams M minutes of speech (the shipped clips joined with pauses) instead of
  * the clip, in real time; with --full-speed it sends as fast as the server reads (flow control).
+ * --vad false: the graph without endpointing (each session one utterance).
  *
  * --quick: 10 sessions. --find-max: doubles the session count from 8 while every session completes,
  * nothing is dropped and p95 stays under --max-p95-ms (1000); prints the largest count that passed.
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     'max-p95-ms': { type: 'string', default: '1000' },
     'timeout-s': { type: 'string', default: '180' },
     minutes: { type: 'string' },
+    vad: { type: 'string', default: 'true' },
     'full-speed': { type: 'boolean' },
   },
 });
@@ -71,7 +73,7 @@ async function round(n: number, seq: number): Promise<Round> {
   const server = `load${seq}`;
   const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/ws-server.yaml'), {
     registry: OPERATORS,
-    params: { port: '0', server, model, tokens, maxSessions: String(n + 8) },
+    params: { port: '0', server, model, tokens, maxSessions: String(n + 8), vad: values.vad },
   });
   const abort = new AbortController();
   const run = runPlan(plan, { log: silent, signal: abort.signal });
@@ -102,7 +104,7 @@ async function round(n: number, seq: number): Promise<Round> {
 
 function print(rows: Round[]): void {
   const pace = values['full-speed'] ? 'at full speed' : 'in real time';
-  console.log(`model: ${model}\naudio: ${recording ? recording.path : CLIP} (${(audio.length / 16000).toFixed(2)} s, streamed ${pace} by every client)\n`);
+  console.log(`model: ${model}, endpointing (vad): ${values.vad}\naudio: ${recording ? recording.path : CLIP} (${(audio.length / 16000).toFixed(2)} s, streamed ${pace} by every client)\n`);
   console.log('sessions  completed  finals/expected  lost  dropped_ms  p50_ms  p95_ms  max_ms  wall_s  bytes/session-min  max_msg_bytes');
   for (const r of rows) {
     console.log(

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * webSocketSource({ port: 8080 })
- *   .pipe(chunker({ chunkMs: 160 }), melExtractor(), onnxStt({ model }), ctcDecoder({ tokens }), webSocketSink())
+ *   .pipe(chunker({ chunkMs: 160 }), vadSegmenter(), melExtractor(), onnxStt({ model }), ctcDecoder({ tokens }), webSocketSink())
  *   .subscribe();
  * ```
  */
