@@ -69,6 +69,8 @@ export class SileroModel {
   private scheduled = false;
   /** False once the model refused a batch (some exports fix the batch dimension at 1). */
   private batching = true;
+  /** Model calls and the stream steps they carried. */
+  readonly stats = { runs: 0, steps: 0 };
 
   private constructor(
     readonly path: string,
@@ -116,6 +118,8 @@ export class SileroModel {
   }
 
   private async runOne(r: StepRequest): Promise<void> {
+    this.stats.runs++;
+    this.stats.steps++;
     try {
       const out = await this.session.run({
         input: new Tensor('float32', r.input, [1, r.input.length]),
@@ -140,6 +144,8 @@ export class SileroModel {
     });
     let out;
     try {
+      this.stats.runs++;
+      this.stats.steps += n;
       out = await this.session.run({
         input: new Tensor('float32', input, [n, len]),
         state: new Tensor('float32', state, [2, n, 128]),
@@ -148,6 +154,8 @@ export class SileroModel {
     } catch {
       // This export takes one stream at a time.
       this.batching = false;
+      this.stats.runs--;
+      this.stats.steps -= n;
       for (const r of group) void this.runOne(r);
       return;
     }
