@@ -1,13 +1,15 @@
 /**
  * bench:ws-load — N concurrent WebSocket clients on loopback, each streaming the LibriVox clip in
  * real time through graphs/ws-server.yaml. Counts sessions completed, finals received vs expected,
- * audio dropped by the backlog policy, the latency from a client's `end` to its final result, and the
+ * audio dropped by the backlog policy, the latency of the finals (below), and the
  * bytes the server sent: per session-minute of audio, and the largest message.
  *
  *   npm run bench:ws-load -- [--sessions 100] [--quick] [--find-max] [--minutes M] [--full-speed] [--vad false] [--model m.onnx --tokens t.txt]
  *
  * --minutes M: each client streams M minutes of speech (the shipped clips joined with pauses) instead of
  * the clip, in real time; with --full-speed it sends as fast as the server reads (flow control).
+ * Latency: in real time, from the last sample of each utterance sent to its final; at full speed, from
+ * the client's `end` to the last final.
  * --vad false: the graph without endpointing (each session one utterance).
  *
  * --quick: 10 sessions. --find-max: doubles the session count from 8 while every session completes,
@@ -83,7 +85,7 @@ async function round(n: number, seq: number): Promise<Round> {
   // Connections are spread over the first second, as real clients would be.
   const clients = Array.from({ length: n }, (_, i) =>
     new Promise((r) => setTimeout(r, (i * 1000) / n)).then(() =>
-      stream(live.url, audio, { frameBytes: 3200, pace: values['full-speed'] ? undefined : 'realtime' }).catch((): ClientResult => ({ messages: [], sizes: [], code: 0, reason: 'connect failed', finalLatencyMs: NaN })),
+      stream(live.url, audio, { frameBytes: 3200, pace: values['full-speed'] ? undefined : 'realtime' }).catch((): ClientResult => ({ messages: [], sizes: [], times: [], audioStartAt: NaN, code: 0, reason: 'connect failed', finalLatencyMs: NaN })),
     ),
   );
   const results = await Promise.race([Promise.all(clients), timeout]);
@@ -92,7 +94,7 @@ async function round(n: number, seq: number): Promise<Round> {
   await run;
   await live.whenClosed();
   if (results === 'timeout') return { sessions: n, completed: 0, finals: 0, lost: n, droppedMs: NaN, p50: NaN, p95: NaN, max: NaN, wallS, bytesPerMin: NaN, maxMessage: NaN };
-  const latencies = results.map((r) => r.finalLatencyMs).filter(Number.isFinite).sort((a, b) => a - b);
+  const latencies = (values['full-speed'] ? results.map((r) => r.finalLatencyMs) : results.flatMap(finalDelays)).filter(Number.isFinite).sort((a, b) => a - b);
   const completed = results.filter((r) => r.code === 1000 && r.messages.at(-1)?.type === 'end').length;
   const withFinal = results.filter((r) => r.messages.some((m) => m.type === 'final')).length;
   const droppedMs = results.reduce((s, r) => s + Number(r.messages.find((m) => m.type === 'end')?.droppedMs ?? 0), 0);
@@ -100,6 +102,15 @@ async function round(n: number, seq: number): Promise<Round> {
   const bytesPerMin = sizes.reduce((a, x) => a + x, 0) / (n * audioMinutes);
   const maxMessage = sizes.reduce((a, x) => Math.max(a, x), 0);
   return { sessions: n, completed, finals: withFinal, lost: n - Math.min(completed, withFinal), droppedMs, p50: pct(latencies, 50), p95: pct(latencies, 95), max: latencies.at(-1) ?? NaN, wallS, bytesPerMin, maxMessage };
+}
+
+/**
+ * Real-time pace: how long after the last sample of each utterance was sent its final arrived (with
+ * endpointing a session has a final per utterance, most of them before the client's `end`; for one
+ * utterance ending with the audio this is the latency from `end` to the final).
+ */
+function finalDelays(r: ClientResult): number[] {
+  return r.messages.flatMap((m, k) => (m.type === 'final' ? [r.times[k] - (r.audioStartAt + Number(m.endMs))] : []));
 }
 
 function print(rows: Round[]): void {
