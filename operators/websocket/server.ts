@@ -76,7 +76,7 @@ export interface LiveServerStats {
   refused: number;
   completed: number;
   aborted: number;
-  /** Audio dropped by the drop-oldest backlog policy, in samples at outputRate, all sessions. */
+  /** Audio dropped by overflow 'drop' (the oldest waiting audio), in samples at outputRate, all sessions. */
   droppedSamples: number;
   droppedBlocks: number;
   /** Times a session's socket was paused because its backlog was full (overflow 'pause'). */
