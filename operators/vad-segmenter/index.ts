@@ -8,7 +8,9 @@
  * (while a silence inside an utterance is shorter than minSilenceMs, or a new utterance is shorter than
  * minSpeechMs), so the markers sit exactly at their samples: every item before a marker ends at or
  * before its sample. With `dropNonSpeech` only the audio inside utterances goes on (the skipped samples
- * show as gaps in `startSample`), which saves every later stage that work.
+ * show as gaps in `startSample`), which saves every later stage that work. Streams proceed concurrently
+ * (each stream's items in order), and the Silero steps of streams that are ready together run as one
+ * batched model call (silero.ts), so many live sessions do not wait on each other's windows.
  *
  * @example
  * ```ts
@@ -193,18 +195,18 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
     };
 
     const snapshotOf = (st: State): Snapshot => ({
-        sampleRate: st.sampleRate,
-        // Restored and not yet resumed (no audio since): the restored values are the state.
-        pending: st.resume ? st.resume.pending : st.pending.slice(0, st.pendingLen),
-        pendingLen: st.pendingLen,
-        held: st.held,
-        heldStart: st.heldStart,
-        total: st.total,
-        events: st.events,
-        inUtterance: st.inUtterance,
-        speechSamples: st.speechSamples,
-        vad: st.resume ? st.resume.vad : st.vad?.snapshot(),
-        seg: st.resume ? st.resume.seg : st.seg?.snapshot(),
+      sampleRate: st.sampleRate,
+      // Restored and not yet resumed (no audio since): the restored values are the state.
+      pending: st.resume ? st.resume.pending : st.pending.slice(0, st.pendingLen),
+      pendingLen: st.pendingLen,
+      held: st.held,
+      heldStart: st.heldStart,
+      total: st.total,
+      events: st.events,
+      inUtterance: st.inUtterance,
+      speechSamples: st.speechSamples,
+      vad: st.resume ? st.resume.vad : st.vad?.snapshot(),
+      seg: st.resume ? st.resume.seg : st.seg?.snapshot(),
     });
 
     /**
