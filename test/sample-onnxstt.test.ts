@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+import { longRecording } from './helpers/long-recording.js';
 
 const MAIN = join(TOOLKIT_ROOT, 'dist', 'samples', 'OnnxSTT', 'main.js');
 const BUNDLED = join(TOOLKIT_ROOT, 'models', 'stt-en-char-fastconformer-ctc');
@@ -36,6 +37,20 @@ function sample(args: string[]): Promise<Run> {
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** The sample run on a terminal (a pseudo-terminal from script(1)): stdout and stderr as the terminal shows them. */
+function sampleOnTerminal(args: string[]): Promise<Run> {
+  const env = { ...process.env };
+  delete env.INIT_CWD;
+  const command = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const p = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: TOOLKIT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err: '' }));
   });
 }
 
@@ -101,9 +116,18 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
       badParallel: ['--parallel', 'x'],
     };
     if (offlineFolder) cases.offlineExport = ['--offline', '--verbose', '--model', offlineFolder, '--audio-file', FOX];
+    const long = longRecording(2).path;
+    const terminalCases: Record<string, string[]> = {
+      progress: ['--audio-file', long, '--audio-file', FOX],
+      quiet: ['--quiet', '--audio-file', long],
+      partialsOnTerminal: ['--partials', '--audio-file', FOX],
+    };
+    cases.partials = ['--partials', '--audio-file', FOX];
+    cases.progressNotTty = ['--audio-file', long];
     const names = Object.keys(cases);
-    const done = await Promise.all(names.map((n) => sample(cases[n])));
-    names.forEach((n, i) => (runs[n] = done[i]));
+    const terminalNames = Object.keys(terminalCases);
+    const done = await Promise.all([...names.map((n) => sample(cases[n])), ...terminalNames.map((n) => sampleOnTerminal(terminalCases[n]))]);
+    [...names, ...terminalNames].forEach((n, i) => (runs[n] = done[i]));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -133,6 +157,41 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
     expect(r.err).to.match(/missing\.wav: no such file/);
     expect(r.err).to.match(/1 failed/);
     expect(texts(r)).to.deep.equal([[FOX, new Map(texts(runs.defaults)).get(FOX)]]);
+  });
+
+  it('--partials in text format: one line per partial, marked (partial), then the final (not a terminal)', () => {
+    const r = runs.partials;
+    expect(r.code, r.err).to.equal(0);
+    const lines = r.out.split('\n').filter(Boolean);
+    const partials = lines.filter((l) => / \(partial\): /.test(l));
+    expect(partials.length, r.out).to.be.greaterThan(0);
+    for (const l of partials) expect(l).to.match(new RegExp(`^${FOX} \\[[\\d.]+-[\\d.]+\\] \\(partial\\): `));
+    expect(lines.at(-1)).to.equal(`${FOX} [${/\[([\d.-]+)\]/.exec(lines.at(-1)!)![1]}]: ${new Map(texts(runs.defaults)).get(FOX)}`);
+  });
+
+  it('--partials on a terminal: the partials update one line in place, the final takes it over', () => {
+    const r = runs.partialsOnTerminal;
+    expect(r.code, r.out).to.equal(0);
+    // Each record starts by clearing the line; partials end without a newline.
+    const records = r.out.split('\r\x1b[K').slice(1);
+    const partials = records.filter((x) => / \(partial\): /.test(x));
+    expect(partials.length, JSON.stringify(r.out)).to.be.greaterThan(0);
+    for (const p of partials) expect(p).to.not.match(/\n/);
+    expect(records.find((x) => !/ \(partial\): /.test(x) && x.startsWith(FOX))).to.match(/^\S+ \[[\d.]+-[\d.]+\]: [^\n]*\r?\n/);
+  });
+
+  it('on a terminal, a long file shows progress on stderr (files done, audio seconds, x real time); --quiet and pipes do not', () => {
+    expect(runs.progress.code, runs.progress.out).to.equal(0);
+    const shown = [...runs.progress.out.matchAll(/progress: (\d+) file\(s\) done, ([\d.]+) s of audio, ([\d.]+)x real time/g)];
+    expect(shown.length, JSON.stringify(runs.progress.out.slice(0, 500))).to.be.greaterThan(0);
+    const seconds = shown.map((m) => Number(m[2]));
+    expect(seconds.at(-1)).to.be.greaterThan(0);
+    for (let k = 1; k < seconds.length; k++) expect(seconds[k]).to.be.at.least(seconds[k - 1]);
+    expect(Number(shown.at(-1)![3])).to.be.greaterThan(0);
+    expect(runs.quiet.code).to.equal(0);
+    expect(runs.quiet.out).to.not.include('progress:');
+    expect(runs.progressNotTty.code).to.equal(0);
+    expect(runs.progressNotTty.err).to.not.include('progress:');
   });
 
   it('--format jsonl: one final JSON record per file, no partials', () => {

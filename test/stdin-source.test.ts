@@ -134,7 +134,8 @@ describe('StdinSource', function () {
       model: join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.onnx'),
       tokens: join(TOOLKIT_ROOT, 'test/fixtures/models/cache_aware.tokens.txt'),
     };
-    const r = await runStdinGraph([...Object.entries(model).flatMap(([k, v]) => ['--param', `${k}=${v}`]), '--param', 'format=jsonl', '--param', 'encoding=f32le'], 'f32le');
+    // vad=false: one utterance, as graphs/onnx-stt.yaml treats the file.
+    const r = await runStdinGraph([...Object.entries(model).flatMap(([k, v]) => ['--param', `${k}=${v}`]), '--param', 'format=jsonl', '--param', 'encoding=f32le', '--param', 'vad=false'], 'f32le');
     expect(r.code, r.stderr).to.equal(0);
     const records = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { streamId: string; isFinal: boolean; text: string });
     expect(records.length).to.be.greaterThan(0);
@@ -145,11 +146,46 @@ describe('StdinSource', function () {
     expect(text).to.equal(await sharedTranscript(model));
   });
 
+  it('graphs/stdin.yaml endpoints: each utterance\'s final is printed (text format) while the input is still open', async function () {
+    this.timeout(120000);
+    const child = spawn(process.execPath, [join(TOOLKIT_ROOT, 'dist/toolkit/cli/main.js'), 'run', 'graphs/stdin.yaml'], { cwd: TOOLKIT_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const lines = () => stdout.split('\n').filter(Boolean);
+    const waitForLines = async (n: number) => {
+      const deadline = Date.now() + 60000;
+      while (lines().length < n) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`expected ${n} final line(s) before the input ended; stdout: ${stdout} stderr: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const pause = new Float32Array(16000 * 1.5);
+    try {
+      // An utterance, a pause: its final must come out now, with the input still open.
+      for (const clip of [CLIP, join(TOOLKIT_ROOT, 'samples/audio/flite-slt-fox.wav')]) {
+        child.stdin.write(encodePcm(readWavMono(clip), 'pcm16le'));
+        child.stdin.write(encodePcm(pause, 'pcm16le'));
+        await waitForLines(lines().length + 1);
+      }
+    } finally {
+      child.stdin.end();
+    }
+    expect(await closed, stderr).to.equal(0);
+    const finals = lines();
+    expect(finals.length, stdout).to.equal(2);
+    for (const l of finals) expect(l).to.match(/^stdin \[\d+\.\d\d-\d+\.\d\d\]: \S/);
+    const ends = finals.map((l) => Number(/-(\d+\.\d\d)\]/.exec(l)![1]));
+    expect(ends[0]).to.be.below(ends[1]);
+  });
+
   it('graphs/stdin.yaml with the bundled model gives the file graph transcript', async function () {
     if (!existsSync(MODEL)) this.skip(); // the bundled model arrives with its own issue
     this.timeout(120000);
     const expected = await sharedTranscript();
-    const r = await runStdinGraph(['--param', 'format=jsonl']);
+    const r = await runStdinGraph(['--param', 'format=jsonl', '--param', 'vad=false']);
     expect(r.code, r.stderr).to.equal(0);
     const text = r.stdout
       .split('\n')

@@ -101,6 +101,23 @@ describe('VadSegmenter', function () {
       expect(formatInspectReport(r)).to.match(/runs with  VadSegmenter: contract silero-vad: .*\[1, 64\+512\].*\[2, 1, 128\]/);
     });
 
+    it('steps of several streams asked for together run as one batch, with the results each would get alone', async () => {
+      const m = await SileroModel.load();
+      const wav = (await lastValueFrom(fileSource({ files: RECORDING }).pipe(toArray()))).filter((i): i is AudioItem => i.kind === 'audio');
+      const audio = Float32Array.from(wav.flatMap((i) => Array.from(i.samples)).slice(0, 512 * 60));
+      // Three streams at different places in the recording, stepped together, against each stepped alone.
+      const offsets = [0, 512 * 20, 512 * 40];
+      const together = offsets.map(() => m.openStream(16000));
+      const alone = offsets.map(() => m.openStream(16000));
+      for (let k = 0; k < 20; k++) {
+        const windows = offsets.map((o) => audio.subarray(o + k * 512, o + (k + 1) * 512));
+        const before = { ...m.stats };
+        const batched = await Promise.all(together.map((s, i) => s.probability(windows[i])));
+        expect([m.stats.runs - before.runs, m.stats.steps - before.steps]).to.deep.equal([1, 3]);
+        for (let i = 0; i < offsets.length; i++) expect(batched[i]).to.be.closeTo(await alone[i].probability(windows[i]), 1e-5);
+      }
+    });
+
     it('gives silence a low speech probability', async () => {
       const m = await SileroModel.load();
       const s = m.openStream(16000);

@@ -17,7 +17,7 @@
  * it was emitted on; a word's confidence is the mean over its tokens, a result's the mean over all its
  * tokens. A result with no tokens reports the mean blank probability of its frames (how sure the model is
  * that nothing was said), 0 when there were no frames. Word times: first token frame x frame shift to
- * (last token frame + 1) x frame shift, in ms from the stream's start.
+ * (last token frame + 1) x frame shift, in ms from the stream's start, kept inside the utterance's span.
  *
  * @example
  * ```ts
@@ -86,6 +86,21 @@ export function tokensToText(tokens: Token[], vocab: Vocabulary, frameShiftMs: n
     .map((w) => ({ word: w.text, startMs: w.start * frameShiftMs, endMs: (w.end + 1) * frameShiftMs, confidence: mean(w.probs) }));
   return { text: ws.map((w) => w.word).join(' '), words: ws, confidence: mean(probs) };
 }
+
+/**
+ * Keeps word times inside their utterance's span. Word times are whole model frames (40 ms for the
+ * bundled model) and an utterance's last window is zero-padded, so a word may reach up to one frame past
+ * the sample-exact span VadSegmenter measured; subtitle cues and clients expect words inside it.
+ */
+function clampWords(words: WordTiming[], startMs: number, endMs: number): void {
+  for (const w of words) {
+    w.startMs = Math.min(Math.max(w.startMs, startMs), endMs);
+    w.endMs = Math.min(Math.max(w.endMs, w.startMs), endMs);
+  }
+}
+
+/** Stream time decoded by the CtcDecoders of this process (progress displays). */
+export const decoderStats = { audioMs: 0 };
 
 interface State {
   id: string;
@@ -183,6 +198,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
       const d = tokensToText(tokens, vocab!, st.frameShiftMs);
       const confidence = tokens.length ? d.confidence : st.segFrames ? st.blankProbSum / st.segFrames : 0;
       const u = st.utterance;
+      if (u) clampWords(d.words, u.startMs, end ? end.endMs : Infinity);
       const item: TranscriptItem = {
         kind: 'transcript',
         streamId: st.id,
@@ -259,6 +275,7 @@ export const CtcDecoder: StageSpec<CtcDecoderParams> = {
         st.search.feed(item.data, item.nFrames, item.vocabSize, item.startFrame);
         for (let t = 0; t < item.nFrames; t++) st.blankProbSum += Math.exp(item.data[t * item.vocabSize + blank]);
         st.frames = item.startFrame + item.nFrames;
+        decoderStats.audioMs += item.nFrames * item.frameShiftMs;
         st.segFrames += item.nFrames;
         if (p.partials && (st.utterance || !st.markers)) {
           const nowMs = st.frames * st.frameShiftMs;

@@ -392,8 +392,11 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     function emitFrames(st: StreamState, out: FramesOut, blankId: number, emit: (i: StreamItem) => void) {
       if (st.dead) return;
       if (st.segmentStartMs !== undefined) {
-        // The first frames of a segment: after a gap (dropNonSpeech) frame indices follow the stream's time.
-        st.nextFrame = Math.max(st.nextFrame, Math.round(st.segmentStartMs / out.frameShiftMs));
+        // The first frames of a segment start at the segment's own time, not where the previous segment's
+        // frames stopped: a segment's last window is zero-padded and yields up to one frame more than its
+        // true length, so continuing from there (as `max(nextFrame, start)` did) moved every later
+        // utterance later by that much, about 25 ms per marker, seconds over a long recording.
+        st.nextFrame = Math.round(st.segmentStartMs / out.frameShiftMs);
         st.segmentStartMs = undefined;
       }
       const item: LogprobsItem = {

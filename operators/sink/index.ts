@@ -9,13 +9,14 @@
  *   errors `{"kind":"error", streamId, operator, message}`; summaries `{"kind":"end", ...}`.
  * - csv: header `kind,streamId,text,isFinal,confidence,utteranceNumber,startMs,endMs`, RFC 4180
  *   quoting, CRLF line ends; errors are rows of kind `error` with the message in `text`.
- * - text: `<streamId> [start-end]: text`; errors `error: <file>: <message>` on stderr (and in the
- *   file when one is given).
+ * - text: `<streamId> [start-end]: text` (partials, with `textPartials`, marked `(partial)`; on a
+ *   terminal they update one line in place, terminal.ts); errors `error: <file>: <message>` on stderr
+ *   (and in the file when one is given).
  * - srt / vtt: subtitles, one cue per utterance (split by cueMaxWords, cueMaxLineChars, cueMaxLines;
  *   see subtitles.ts); finals only; errors go to stderr, never into the subtitle file. Meant for one
  *   stream per file (several streams are written one after the other, with a warning).
  * - stt-csv: utterance-level rows mirroring IBM streamsx.sttgateway's STT result schema (records.ts).
- * `finalsOnly` defaults to true for text, srt, vtt and stt-csv, and false for jsonl/csv.
+ * `finalsOnly` defaults to true for text (unless `textPartials`), srt, vtt and stt-csv, and false for jsonl/csv.
  *
  * @example
  * ```ts
@@ -42,11 +43,13 @@ import {
   type StreamSummary,
 } from './records.js';
 import { CueWriter } from './subtitles.js';
+import { terminalWriter } from './terminal.js';
 
 export interface SinkParams {
   format: SinkFormat;
   file: string;
   finalsOnly?: boolean;
+  textPartials: boolean;
   append: boolean;
   fsync: boolean;
   streamSummaries: boolean;
@@ -67,7 +70,12 @@ export const Sink: StageSpec<SinkParams> = {
     properties: {
       format: { enum: ['text', 'jsonl', 'csv', 'srt', 'vtt', 'stt-csv'], default: 'text', description: 'Record format.' },
       file: { type: 'string', minLength: 1, default: '-', description: "'-' for stdout, else a path (folders are created)." },
-      finalsOnly: { type: 'boolean', description: 'Write final transcripts only (default: true for text, false otherwise).' },
+      finalsOnly: { type: 'boolean', description: 'Write final transcripts only (default: true for text unless textPartials, false otherwise).' },
+      textPartials: {
+        type: 'boolean',
+        default: false,
+        description: 'text format: also write partial transcripts, marked (partial); on a terminal they update one line in place.',
+      },
       append: { type: 'boolean', default: false, description: 'Append to the file instead of replacing it.' },
       fsync: { type: 'boolean', default: false, description: "fdatasync the file at each stream's end (survives power loss, not only crashes)." },
       streamSummaries: { type: 'boolean', default: true, description: 'One record per stream that reaches the sink as audio/features/logprobs (text, jsonl, csv).' },
@@ -107,17 +115,19 @@ function sinkOperator(
   const format = params.format;
   const subtitles = format === 'srt' || format === 'vtt';
   const lines = format === 'text' || format === 'jsonl' || format === 'csv' ? format : undefined;
-  const finalsOnly = subtitles || (params.finalsOnly ?? (format === 'text' || format === 'stt-csv'));
+  const finalsOnly = subtitles || (params.finalsOnly ?? ((format === 'text' && !params.textPartials) || format === 'stt-csv'));
   const toStderr = format === 'text' || subtitles;
   return (source) =>
     new Observable<StreamItem>((dest) => {
       let out: Output;
+      let writeText: ((record: string, partial: boolean) => void) | undefined;
       const cues = subtitles ? new CueWriter(format, { maxWords: params.cueMaxWords, maxLineChars: params.cueMaxLineChars, maxLines: params.cueMaxLines }) : undefined;
       const cueStreams = new Set<string>();
       /** stt-csv: streams whose error row already said transcriptionCompleted. */
       const failed = new Set<string>();
       try {
         out = open();
+        if (format === 'text' && out.terminal) writeText = terminalWriter(out, () => process.stdout.columns);
         if (out.fresh) {
           if (format === 'csv') out.write(CSV_HEADER + '\r\n');
           if (format === 'stt-csv') out.write(STT_CSV_HEADER + '\r\n');
@@ -151,7 +161,8 @@ function sinkOperator(
         switch (item.kind) {
           case 'transcript':
             if (finalsOnly && !item.isFinal) break;
-            if (lines) out.write(transcriptRecord(item, lines));
+            if (writeText) writeText(transcriptRecord(item, 'text'), !item.isFinal);
+            else if (lines) out.write(transcriptRecord(item, lines));
             else if (format === 'stt-csv') out.write(sttCsvRecord(item));
             else if (cues) {
               const text = cues.write(item);

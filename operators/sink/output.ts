@@ -9,6 +9,8 @@ import path from 'node:path';
 export interface Output {
   /** True when the destination starts empty (a header is due). */
   readonly fresh: boolean;
+  /** Writes go to a terminal (text records then update partials in place: terminal.ts). */
+  readonly terminal?: boolean;
   write(text: string): void;
   /** Make what was written durable at a stream's end (fdatasync for files). */
   sync(): void;
@@ -30,6 +32,7 @@ export function stdoutOutput(): Output {
   guardStdout();
   return {
     fresh: true,
+    terminal: process.stdout.isTTY === true,
     write: (text) => {
       process.stdout.write(text);
     },

@@ -8,7 +8,9 @@
  * (while a silence inside an utterance is shorter than minSilenceMs, or a new utterance is shorter than
  * minSpeechMs), so the markers sit exactly at their samples: every item before a marker ends at or
  * before its sample. With `dropNonSpeech` only the audio inside utterances goes on (the skipped samples
- * show as gaps in `startSample`), which saves every later stage that work.
+ * show as gaps in `startSample`), which saves every later stage that work. Streams proceed concurrently
+ * (each stream's items in order), and the Silero steps of streams that are ready together run as one
+ * batched model call (silero.ts), so many live sessions do not wait on each other's windows.
  *
  * @example
  * ```ts
@@ -18,10 +20,12 @@
 import type { AudioItem, UtteranceItem } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream, type Emit } from '../../toolkit/runtime/per-stream.js';
+import { withState } from '../../toolkit/runtime/snapshot.js';
 import { Segmenter, type SegmentEvent } from './segmenter.js';
 import { SileroModel, windowFor, type SileroStream } from './silero.js';
 
 export interface VadSegmenterParams {
+  enabled: boolean;
   model: string;
   threshold: number;
   negThreshold?: number;
@@ -54,9 +58,13 @@ interface State {
   speechSamples: number;
   /** Restored from a checkpoint, applied once the model is loaded. */
   resume?: Pick<Snapshot, 'vad' | 'seg' | 'pending'>;
+  /** This stream's work (its items, in order), chained; the first failure; released (queued work does nothing). */
+  work: Promise<void>;
+  failure?: unknown;
+  dead?: boolean;
 }
 
-type Snapshot = Omit<State, 'id' | 'vad' | 'seg' | 'resume'> & {
+type Snapshot = Omit<State, 'id' | 'vad' | 'seg' | 'resume' | 'work' | 'failure' | 'dead'> & {
   vad?: ReturnType<SileroStream['snapshot']>;
   seg?: ReturnType<Segmenter['snapshot']>;
 };
@@ -71,6 +79,11 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
   params: {
     type: 'object',
     properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'false: pass the audio through untouched, without markers (a graph param can then turn endpointing off; the model is not loaded).',
+      },
       model: {
         type: 'string',
         default: 'default',
@@ -87,6 +100,7 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
     },
   },
   check: async (p) => {
+    if (!p.enabled) return [];
     try {
       await SileroModel.load(p.model, p.intraOpThreads);
       return [];
@@ -95,6 +109,7 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
     }
   },
   create: (p, ctx) => {
+    if (!p.enabled) return (source$) => source$;
     const ready = SileroModel.load(p.model, p.intraOpThreads);
     ready.catch(() => {});
     const neg = p.negThreshold ?? Math.max(p.threshold - 0.15, 0.01);
@@ -179,28 +194,80 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
       st.pending.set(r.pending);
     };
 
+    const snapshotOf = (st: State): Snapshot => ({
+      sampleRate: st.sampleRate,
+      // Restored and not yet resumed (no audio since): the restored values are the state.
+      pending: st.resume ? st.resume.pending : st.pending.slice(0, st.pendingLen),
+      pendingLen: st.pendingLen,
+      held: st.held,
+      heldStart: st.heldStart,
+      total: st.total,
+      events: st.events,
+      inUtterance: st.inUtterance,
+      speechSamples: st.speechSamples,
+      vad: st.resume ? st.resume.vad : st.vad?.snapshot(),
+      seg: st.resume ? st.resume.seg : st.seg?.snapshot(),
+    });
+
+    /**
+     * Runs `task` after this stream's earlier work without holding up the other streams' items: each
+     * VAD window is a model call, and awaiting it in line would make every stream wait for every other
+     * stream's windows (and hand the stages after it one stream's items at a time, which breaks
+     * OnnxSTT's batching across streams).
+     */
+    const inOrder = (st: State, task: () => void | Promise<void>): void => {
+      if (st.failure !== undefined) throw st.failure;
+      ctx.flow.hold();
+      st.work = st.work.then(() => (st.dead ? undefined : task())).finally(() => ctx.flow.release());
+      st.work.catch((e: unknown) => {
+        st.failure ??= e;
+      });
+    };
+
+    /** Feeds one audio item through the VAD; releases the audio (and markers) no event can still fall in. */
+    const onAudio = async (st: State, item: AudioItem, emit: Emit) => {
+      const model = await ready;
+      resume(st, model);
+      if (!st.vad) {
+        setup(st, item.sampleRate, model);
+        st.heldStart = item.startSample;
+        st.total = item.startSample;
+        if (item.startSample !== 0) throw new Error(`VadSegmenter: stream '${st.id}' starts at sample ${item.startSample}, expected 0`);
+      } else if (item.sampleRate !== st.sampleRate) {
+        throw new Error(`VadSegmenter: sample rate changed within stream '${st.id}' (${st.sampleRate} -> ${item.sampleRate} Hz)`);
+      }
+      if (item.startSample !== st.total) {
+        throw new Error(`VadSegmenter: stream '${st.id}' audio is not contiguous: item starts at sample ${item.startSample}, expected ${st.total}`);
+      }
+      st.held.push(item);
+      st.total += item.samples.length;
+      vadStats.audioSamples += item.samples.length;
+      const w = st.pending.length;
+      let off = 0;
+      const x = item.samples;
+      while (off < x.length) {
+        const take = Math.min(w - st.pendingLen, x.length - off);
+        st.pending.set(x.subarray(off, off + take), st.pendingLen);
+        st.pendingLen += take;
+        off += take;
+        if (st.pendingLen === w) {
+          await runWindow(st, st.pending);
+          st.pendingLen = 0;
+        }
+      }
+      release(st, st.seg!.committed, emit);
+    };
+
     return perStream<State>({
       operator: ctx.nodeId,
-      accepts: ['audio'],
+      accepts: ['audio', 'checkpoint'],
       flow: ctx.flow,
-      snapshot: (st): Snapshot => ({
-        sampleRate: st.sampleRate,
-        // Restored and not yet resumed (no audio since): the restored values are the state.
-        pending: st.resume ? st.resume.pending : st.pending.slice(0, st.pendingLen),
-        pendingLen: st.pendingLen,
-        held: st.held,
-        heldStart: st.heldStart,
-        total: st.total,
-        events: st.events,
-        inUtterance: st.inUtterance,
-        speechSamples: st.speechSamples,
-        vad: st.resume ? st.resume.vad : st.vad?.snapshot(),
-        seg: st.resume ? st.resume.seg : st.seg?.snapshot(),
-      }),
+      // Streams proceed concurrently: one stream's end (its last window) does not hold up the others.
+      endsConcurrently: () => true,
       restore: (id, value) => {
         const v = value as Snapshot;
         const { vad, seg, pending, ...plain } = v;
-        return { id, ...plain, pending: new Float32Array(0), resume: { vad, seg, pending } };
+        return { id, ...plain, pending: new Float32Array(0), resume: { vad, seg, pending }, work: Promise.resolve() };
       },
       open: (id) => ({
         id,
@@ -213,41 +280,18 @@ export const VadSegmenter: StageSpec<VadSegmenterParams> = {
         events: [],
         inUtterance: false,
         speechSamples: 0,
+        work: Promise.resolve(),
       }),
-      async onItem(st, it, emit) {
-        const item = it as AudioItem;
-        const model = await ready;
-        resume(st, model);
-        if (!st.vad) {
-          setup(st, item.sampleRate, model);
-          st.heldStart = item.startSample;
-          st.total = item.startSample;
-          if (item.startSample !== 0) throw new Error(`VadSegmenter: stream '${st.id}' starts at sample ${item.startSample}, expected 0`);
-        } else if (item.sampleRate !== st.sampleRate) {
-          throw new Error(`VadSegmenter: sample rate changed within stream '${st.id}' (${st.sampleRate} -> ${item.sampleRate} Hz)`);
-        }
-        if (item.startSample !== st.total) {
-          throw new Error(`VadSegmenter: stream '${st.id}' audio is not contiguous: item starts at sample ${item.startSample}, expected ${st.total}`);
-        }
-        st.held.push(item);
-        st.total += item.samples.length;
-        vadStats.audioSamples += item.samples.length;
-        const w = st.pending.length;
-        let off = 0;
-        const x = item.samples;
-        while (off < x.length) {
-          const take = Math.min(w - st.pendingLen, x.length - off);
-          st.pending.set(x.subarray(off, off + take), st.pendingLen);
-          st.pendingLen += take;
-          off += take;
-          if (st.pendingLen === w) {
-            await runWindow(st, st.pending);
-            st.pendingLen = 0;
-          }
-        }
-        release(st, st.seg!.committed, emit);
+      onItem(st, it, emit) {
+        // A checkpoint takes the state as it stands once this stream's earlier items are through.
+        if (it.kind === 'checkpoint') return inOrder(st, () => emit(withState(it, ctx.nodeId, snapshotOf(st))));
+        return inOrder(st, () => onAudio(st, it as AudioItem, emit));
+      },
+      release(st) {
+        st.dead = true;
       },
       async onEnd(st, emit) {
+        await st.work;
         resume(st, await ready);
         if (!st.vad) return;
         if (st.pendingLen > 0) {

@@ -5,6 +5,10 @@
  * samples of the previous window, then the new window: 64 + 512 at 16 kHz, 32 + 256 at 8 kHz), `state`
  * f32 [2, 1, 128], `sr` i64 scalar; outputs `output` f32 [1, 1] (speech probability) and `stateN`
  * [2, 1, 128] (the next state). State and context start at zero and are kept per stream.
+ *
+ * Steps of different streams that are asked for in the same turn of the event loop run as one batch
+ * (input [B, context + window], state [2, B, 128]): with many live sessions that is one model call per
+ * turn instead of one per stream and window. A model that refuses a batch runs its steps one by one.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -52,7 +56,22 @@ export function sileroContractProblems(session: Session, path: string): string[]
   return p;
 }
 
+interface StepRequest {
+  input: Float32Array;
+  state: Float32Array;
+  sr: BigInt64Array;
+  resolve: (r: [number, Float32Array]) => void;
+  reject: (e: unknown) => void;
+}
+
 export class SileroModel {
+  private queue: StepRequest[] = [];
+  private scheduled = false;
+  /** False once the model refused a batch (some exports fix the batch dimension at 1). */
+  private batching = true;
+  /** Model calls and the stream steps they carried. */
+  readonly stats = { runs: 0, steps: 0 };
+
   private constructor(
     readonly path: string,
     readonly session: Session,
@@ -74,14 +93,79 @@ export class SileroModel {
     return new SileroStream(this, sampleRate);
   }
 
-  /** @internal one step: returns [probability, next state]. */
-  async step(input: Float32Array, state: Float32Array, sr: BigInt64Array): Promise<[number, Float32Array]> {
-    const r = await this.session.run({
-      input: new Tensor('float32', input, [1, input.length]),
-      state: new Tensor('float32', state, [2, 1, 128]),
-      sr: new Tensor('int64', sr, []),
+  /** @internal one step: returns [probability, next state]; batched with the other streams' steps of this turn. */
+  step(input: Float32Array, state: Float32Array, sr: BigInt64Array): Promise<[number, Float32Array]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, state, sr, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
     });
-    return [(r[this.probName].data as Float32Array)[0], r[this.stateName].data as Float32Array];
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.queue;
+    this.queue = [];
+    // One batch per sample rate (the window length and the `sr` input differ).
+    const groups = new Map<bigint, StepRequest[]>();
+    for (const r of all) groups.set(r.sr[0], [...(groups.get(r.sr[0]) ?? []), r]);
+    for (const group of groups.values()) {
+      if (group.length === 1 || !this.batching) for (const r of group) void this.runOne(r);
+      else void this.runBatch(group);
+    }
+  }
+
+  private async runOne(r: StepRequest): Promise<void> {
+    this.stats.runs++;
+    this.stats.steps++;
+    try {
+      const out = await this.session.run({
+        input: new Tensor('float32', r.input, [1, r.input.length]),
+        state: new Tensor('float32', r.state, [2, 1, 128]),
+        sr: new Tensor('int64', r.sr, []),
+      });
+      r.resolve([(out[this.probName].data as Float32Array)[0], out[this.stateName].data as Float32Array]);
+    } catch (e) {
+      r.reject(e);
+    }
+  }
+
+  private async runBatch(group: StepRequest[]): Promise<void> {
+    const n = group.length;
+    const len = group[0].input.length;
+    const input = new Float32Array(n * len);
+    // state is [2, B, 128]: layer l of stream b at (l * B + b) * 128.
+    const state = new Float32Array(2 * n * 128);
+    group.forEach((r, b) => {
+      input.set(r.input, b * len);
+      for (let l = 0; l < 2; l++) state.set(r.state.subarray(l * 128, (l + 1) * 128), (l * n + b) * 128);
+    });
+    let out;
+    try {
+      this.stats.runs++;
+      this.stats.steps += n;
+      out = await this.session.run({
+        input: new Tensor('float32', input, [n, len]),
+        state: new Tensor('float32', state, [2, n, 128]),
+        sr: new Tensor('int64', group[0].sr, []),
+      });
+    } catch {
+      // This export takes one stream at a time.
+      this.batching = false;
+      this.stats.runs--;
+      this.stats.steps -= n;
+      for (const r of group) void this.runOne(r);
+      return;
+    }
+    const probs = out[this.probName].data as Float32Array;
+    const next = out[this.stateName].data as Float32Array;
+    group.forEach((r, b) => {
+      const own = new Float32Array(STATE_SIZE);
+      for (let l = 0; l < 2; l++) own.set(next.subarray((l * n + b) * 128, (l * n + b + 1) * 128), l * 128);
+      r.resolve([probs[b], own]);
+    });
   }
 }
 

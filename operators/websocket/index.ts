@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * webSocketSource({ port: 8080 })
- *   .pipe(chunker({ chunkMs: 160 }), melExtractor(), onnxStt({ model }), ctcDecoder({ tokens }), webSocketSink())
+ *   .pipe(chunker({ chunkMs: 160 }), vadSegmenter(), melExtractor(), onnxStt({ model }), ctcDecoder({ tokens }), webSocketSink())
  *   .subscribe();
  * ```
  */
@@ -29,7 +29,7 @@ export const WebSocketSource: SourceSpec<WebSocketSourceParams> = {
   kind: 'WebSocketSource',
   role: 'source',
   description:
-    'Serves live transcription over WebSocket (and the caption page over HTTP): each connection is one audio stream; per-session limits; drop-oldest backlog.',
+    'Serves live transcription over WebSocket (and the caption page over HTTP): each connection is one audio stream; per-session limits; a full backlog pauses reading the socket (or, for sessions that ask, drops the oldest audio and says so).',
   output: 'audio',
   params: {
     type: 'object',
@@ -43,7 +43,13 @@ export const WebSocketSource: SourceSpec<WebSocketSourceParams> = {
       maxFrameBytes: { type: 'integer', minimum: 64, default: 262144, description: 'Largest message accepted; a larger one closes its session with 1009.' },
       maxSessionSeconds: { type: 'number', exclusiveMinimum: 0, default: 3600, description: 'Wall-clock or audio length of a session; reaching it finalises the session and closes it with 4009.' },
       idleTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'A session with no message for this long is closed with 4008.' },
-      maxBacklogSeconds: { type: 'number', exclusiveMinimum: 0, default: 10, description: 'Audio a session may have waiting for the pipeline; older audio is dropped (counted in droppedMs).' },
+      maxBacklogSeconds: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        default: 10,
+        description:
+          "Audio a session may have waiting for the pipeline; beyond it the session's socket is not read until half has drained (overflow 'pause', the default), or its oldest audio is dropped with a 'dropped' message (overflow 'drop').",
+      },
       allowedOrigins: {
         type: 'array',
         items: { type: 'string' },

@@ -1,10 +1,11 @@
 /**
  * The live transcription protocol spoken by WebSocketSource / WebSocketSink (docs/live-input.md).
  *
- * client -> server: {"type":"start","sampleRate":16000,"encoding":"pcm16le"|"f32le"[,"channels":1]},
+ * client -> server: {"type":"start","sampleRate":16000,"encoding":"pcm16le"|"f32le"[,"channels":1][,"overflow":"pause"|"drop"]},
  *                   binary audio frames, {"type":"end"}
  * server -> client: {"type":"ready",...}, {"type":"partial"|"final",...transcript record},
- *                   {"type":"error","message",...}, {"type":"end",...}, then the close frame.
+ *                   {"type":"dropped",...} (overflow "drop", at each loss), {"type":"error","message",...},
+ *                   {"type":"end",...}, then the close frame.
  */
 
 /** Close codes; 4xxx are this protocol's own. Each closes one session only. */
@@ -35,11 +36,20 @@ export const CLOSE = {
 
 export type WireEncoding = 'pcm16le' | 'f32le';
 
+/**
+ * What happens when a session has more than maxBacklogSeconds of audio waiting for the pipeline:
+ * 'pause' stops reading its socket until the backlog has drained (nothing is lost; a client sending
+ * faster than real time is slowed down by TCP), 'drop' drops the oldest waiting audio and sends a
+ * `dropped` message at once (a real-time source that cannot wait, e.g. a microphone).
+ */
+export type Overflow = 'pause' | 'drop';
+
 export interface StartMessage {
   type: 'start';
   sampleRate: number;
   encoding: WireEncoding;
   channels?: number;
+  overflow: Overflow;
 }
 
 /** The same record as the JSONL sink's (one definition, in the Sink). */
@@ -59,7 +69,7 @@ const MAX_RATE = 192000;
 
 /** Parses and checks a start message; throws ProtocolViolation with the close code to use. */
 export function parseStart(msg: Record<string, unknown>): StartMessage {
-  const { sampleRate, encoding, channels } = msg;
+  const { sampleRate, encoding, channels, overflow } = msg;
   if (encoding !== 'pcm16le' && encoding !== 'f32le') {
     throw new ProtocolViolation(CLOSE.UNSUPPORTED_AUDIO, `unsupported encoding ${JSON.stringify(encoding)}: use "pcm16le" or "f32le"`);
   }
@@ -69,5 +79,8 @@ export function parseStart(msg: Record<string, unknown>): StartMessage {
   if (channels !== undefined && (typeof channels !== 'number' || !Number.isInteger(channels) || channels < 1 || channels > 8)) {
     throw new ProtocolViolation(CLOSE.UNSUPPORTED_AUDIO, `unsupported channels ${JSON.stringify(channels)}: an integer from 1 to 8`);
   }
-  return { type: 'start', sampleRate, encoding, channels: (channels as number | undefined) ?? 1 };
+  if (overflow !== undefined && overflow !== 'pause' && overflow !== 'drop') {
+    throw new ProtocolViolation(CLOSE.PROTOCOL, `unknown overflow ${JSON.stringify(overflow)}: use "pause" (default: nothing is lost) or "drop" (real-time: oldest audio dropped, with a dropped message)`);
+  }
+  return { type: 'start', sampleRate, encoding, channels: (channels as number | undefined) ?? 1, overflow: overflow ?? 'pause' };
 }

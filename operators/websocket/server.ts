@@ -2,9 +2,11 @@
  * The HTTP + WebSocket server behind WebSocketSource: one session per connection, one stream per
  * session, limits enforced per session, the caption page served at `/`.
  *
- * Audio never waits on the pipeline: each session's blocks wait in its own queue, emitted round-robin
- * while the graph's flow control is below its high-water mark; beyond `maxBacklogSeconds` the oldest
- * queued audio of that session is dropped and counted.
+ * Each session's blocks wait in its own queue, emitted round-robin while the graph's flow control is
+ * below its high-water mark. A session with more than `maxBacklogSeconds` queued either stops being
+ * read until its queue is half drained (overflow 'pause', the default: TCP pushes back on the client and
+ * nothing is lost) or, if it asked for overflow 'drop' (a real-time source that cannot wait), loses its
+ * oldest queued audio and is told at once with a `dropped` message.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +19,7 @@ import { errorItem, punct, type StreamItem } from '../../toolkit/items.js';
 import type { OperatorContext } from '../../toolkit/operator.js';
 import { resolveAsset } from '../../toolkit/paths.js';
 import { PcmStream } from '../stdin-source/pcm.js';
-import { CLOSE, ProtocolViolation, parseStart } from './protocol.js';
+import { CLOSE, ProtocolViolation, parseStart, type Overflow } from './protocol.js';
 import { hasSink, registerServer, unregisterServer } from './registry.js';
 
 export interface LiveServerParams {
@@ -47,10 +49,16 @@ interface Session {
   openedAt: number;
   pcm?: PcmStream;
   inputRate: number;
+  overflow: Overflow;
+  /** Reading of the socket is paused (overflow 'pause', queue over the backlog limit). */
+  paused: boolean;
   queue: StreamItem[];
   queuedSamples: number;
   emittedSamples: number;
   droppedSamples: number;
+  /** Finals and words delivered (the end message's summary). */
+  finals: number;
+  words: number;
   /** Close code and reason once the pipeline has finished this stream. */
   endCode: number;
   endReason: string;
@@ -68,9 +76,11 @@ export interface LiveServerStats {
   refused: number;
   completed: number;
   aborted: number;
-  /** Audio dropped by the drop-oldest backlog policy, in samples at outputRate, all sessions. */
+  /** Audio dropped by overflow 'drop' (the oldest waiting audio), in samples at outputRate, all sessions. */
   droppedSamples: number;
   droppedBlocks: number;
+  /** Times a session's socket was paused because its backlog was full (overflow 'pause'). */
+  pauses: number;
   queuedItems: number;
 }
 
@@ -101,7 +111,7 @@ export class LiveServer {
   private stopping = false;
   private completed = false;
   private closed = false;
-  private readonly counters = { accepted: 0, refused: 0, completed: 0, aborted: 0, droppedSamples: 0, droppedBlocks: 0 };
+  private readonly counters = { accepted: 0, refused: 0, completed: 0, aborted: 0, droppedSamples: 0, droppedBlocks: 0, pauses: 0 };
   private readonly blockSamples: number;
   private readonly backlogSamples: number;
   private readonly tokenDigest: Buffer | null;
@@ -174,6 +184,10 @@ export class LiveServer {
     const s = this.streams.get(streamId);
     if (!s || s.state === 'aborted' || s.state === 'done') return;
     if (message.type === 'error') s.failed = true;
+    if (message.type === 'final') {
+      s.finals++;
+      s.words += Array.isArray(message.words) ? message.words.length : 0;
+    }
     this.send(s, message);
   }
 
@@ -190,8 +204,10 @@ export class LiveServer {
         type: 'end',
         streamId: s.id,
         reason: s.endReason,
-        audioMs: Math.round((s.emittedSamples + s.droppedSamples) * 1000 / this.params.outputRate),
-        droppedMs: Math.round((s.droppedSamples * 1000) / this.params.outputRate),
+        audioMs: this.ms(s.emittedSamples + s.droppedSamples),
+        droppedMs: this.ms(s.droppedSamples),
+        finals: s.finals,
+        words: s.words,
       });
       this.closeSocket(s, code, s.endReason);
     }
@@ -334,18 +350,21 @@ export class LiveServer {
       state: 'waiting',
       openedAt: Date.now(),
       inputRate: 0,
+      overflow: 'pause',
+      paused: false,
       queue: [],
       queuedSamples: 0,
       emittedSamples: 0,
       droppedSamples: 0,
+      finals: 0,
+      words: 0,
       endCode: CLOSE.NORMAL,
       endReason: 'end of stream',
       failed: false,
     };
     this.sockets.add(s);
     this.ctx.log.verbose(`${this.ctx.nodeId}: ${s.id} connected from ${req.socket.remoteAddress}`);
-    const idleMs = this.params.idleTimeoutSeconds * 1000;
-    s.idleTimer = setTimeout(() => this.abort(s, CLOSE.IDLE, `no message for ${this.params.idleTimeoutSeconds} s (idleTimeoutSeconds)`), idleMs);
+    this.armIdleTimer(s);
     s.lifeTimer = setTimeout(() => this.tooLong(s), this.params.maxSessionSeconds * 1000);
     ws.on('message', (data, isBinary) => this.onMessage(s, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => {
@@ -385,6 +404,7 @@ export class LiveServer {
         if (s.state !== 'waiting') throw new ProtocolViolation(CLOSE.PROTOCOL, 'start sent twice');
         const start = parseStart(m);
         s.inputRate = start.sampleRate;
+        s.overflow = start.overflow;
         s.pcm = new PcmStream({
           encoding: start.encoding === 'pcm16le' ? 's16le' : 'f32le',
           sampleRate: start.sampleRate,
@@ -404,6 +424,7 @@ export class LiveServer {
             idleTimeoutSeconds: this.params.idleTimeoutSeconds,
             maxBacklogSeconds: this.params.maxBacklogSeconds,
           },
+          overflow: s.overflow,
         });
       } else if (m.type === 'end') {
         if (s.state !== 'streaming') throw new ProtocolViolation(CLOSE.PROTOCOL, 'end before start');
@@ -462,17 +483,57 @@ export class LiveServer {
       s.queue.push({ kind: 'audio', streamId: s.id, samples, sampleRate: this.params.outputRate, startSample: 0 });
       s.queuedSamples += samples.length;
     }
+    if (blocks.length) this.pump();
+    if (s.queuedSamples <= this.backlogSamples) return;
+    if (s.overflow === 'pause') this.pauseReading(s);
+    else this.dropOldest(s);
+  }
+
+  /** Overflow 'pause': stop reading the session's socket (TCP pushes back) until its queue has drained. */
+  private pauseReading(s: Session): void {
+    if (s.paused || s.state !== 'streaming') return;
+    s.paused = true;
+    this.counters.pauses++;
+    // The client is not idle while we do not read it.
+    clearTimeout(s.idleTimer);
+    s.ws.pause();
+  }
+
+  /** Resumes a paused session once at most half its backlog limit is queued. */
+  private resumeIfDrained(s: Session): void {
+    if (!s.paused || s.queuedSamples > this.backlogSamples / 2) return;
+    s.paused = false;
+    if (s.state === 'streaming') this.armIdleTimer(s);
+    s.ws.resume();
+  }
+
+  /** Overflow 'drop': the oldest queued audio beyond the limit goes, and the client hears of it now. */
+  private dropOldest(s: Session): void {
+    let n = 0;
+    // Where the gap sits in the session's transcript time: the dropped audio was next in line.
+    const atMs = this.ms(s.emittedSamples);
     while (s.queuedSamples > this.backlogSamples) {
       const at = s.queue.findIndex((item) => item.kind === 'audio');
       if (at < 0) break;
       const [dropped] = s.queue.splice(at, 1);
-      const n = (dropped as { samples: Float32Array }).samples.length;
-      s.queuedSamples -= n;
-      s.droppedSamples += n;
-      this.counters.droppedSamples += n;
+      const k = (dropped as { samples: Float32Array }).samples.length;
+      s.queuedSamples -= k;
+      n += k;
       this.counters.droppedBlocks++;
     }
-    if (blocks.length) this.pump();
+    if (!n) return;
+    s.droppedSamples += n;
+    this.counters.droppedSamples += n;
+    this.send(s, { type: 'dropped', streamId: s.id, droppedMs: this.ms(n), totalDroppedMs: this.ms(s.droppedSamples), atMs });
+  }
+
+  private ms(samples: number): number {
+    return Math.round((samples * 1000) / this.params.outputRate);
+  }
+
+  private armIdleTimer(s: Session): void {
+    clearTimeout(s.idleTimer);
+    s.idleTimer = setTimeout(() => this.abort(s, CLOSE.IDLE, `no message for ${this.params.idleTimeoutSeconds} s (idleTimeoutSeconds)`), this.params.idleTimeoutSeconds * 1000);
   }
 
   /** Emits queued items round-robin across sessions while the graph has room. */
@@ -499,6 +560,7 @@ export class LiveServer {
           s.queuedSamples -= item.samples.length;
           item.startSample = s.emittedSamples;
           s.emittedSamples += item.samples.length;
+          this.resumeIfDrained(s);
         }
         this.out.next(item);
         if (item.kind === 'punct' && !hasSink(this.name)) this.pipelineEnded(item.streamId);
@@ -539,6 +601,11 @@ export class LiveServer {
   }
 
   private closeSocket(s: Session, code: number, reason: string): void {
+    if (s.paused) {
+      // The closing handshake needs the client's close frame read.
+      s.paused = false;
+      s.ws.resume();
+    }
     if (s.ws.readyState === WebSocket.OPEN || s.ws.readyState === WebSocket.CONNECTING) {
       // Close reasons are limited to 123 bytes.
       s.ws.close(code === CLOSE.TOO_BIG ? CLOSE.TOO_BIG : code, Buffer.from(reason).subarray(0, 123).toString('utf8').replace(/\uFFFD$/, ''));

@@ -24,9 +24,11 @@ import { loadGraphFile } from '../../toolkit/graph/load.js';
 import { consoleLogger } from '../../toolkit/operator.js';
 import { TOOLKIT_ROOT } from '../../toolkit/paths.js';
 import { runPlan } from '../../toolkit/runtime/run.js';
+import { decoderStats } from '../../operators/ctc-decoder/index.js';
+import { progressLine } from './progress.js';
 
 const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [--model DIR|model.onnx] [--format text|jsonl]
-                                 [--offline] [--lm] [--beam N] [--parallel N] [--chunk-ms MS] [--partials] [--verbose]
+                                 [--offline] [--lm] [--beam N] [--parallel N] [--chunk-ms MS] [--partials] [--verbose] [--quiet]
   --audio-file, -a  WAV file, folder (its *.wav, sorted) or glob; repeat for more (default: samples/audio/*.wav)
   --model, -m       model folder (model.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
   --format, -f      text (default) or jsonl (any Sink format: csv, srt, vtt, stt-csv)
@@ -36,8 +38,10 @@ const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [
   --parallel N      transcribe N files at once, their windows batched on a worker thread (throughput for
                     folders; transcripts print as files finish)
   --chunk-ms        Chunker block size in ms (default 160; the transcript does not depend on it)
-  --partials        also print partial transcripts (default: one final transcript per file)
-  --verbose, -v     log the model contract, mode and progress on stderr
+  --partials        also print partial transcripts (default: one final transcript per file); in text format
+                    on a terminal they update one line in place, otherwise each is a line marked (partial)
+  --verbose, -v     log the model contract and mode on stderr
+  --quiet, -q       no progress line (on a terminal, stderr shows files done, audio seconds, x real time)
 exit status: 0 all transcribed, 1 some file failed (the others are complete), 2 bad usage or model`;
 
 function usageError(message: string): never {
@@ -61,6 +65,7 @@ function parse() {
       beam: { type: 'string' },
       parallel: { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -115,7 +120,7 @@ const modelGiven = modelArg === undefined ? undefined : fromUser(modelArg);
 const audio = [...(values['audio-file'] ?? []), ...positionals].map(fromUser);
 const choice = chooseModel(modelGiven, values.offline);
 
-const params: Record<string, unknown> = { format: values.format, partials: values.partials, mode: choice.mode };
+const params: Record<string, unknown> = { format: values.format, partials: values.partials, textPartials: values.partials, mode: choice.mode };
 if (audio.length) params.audio = audio.length === 1 ? audio[0] : audio;
 if (modelGiven || values.offline) {
   params.model = choice.model;
@@ -144,7 +149,15 @@ try {
   const log = consoleLogger(values.verbose);
   log.verbose(`OnnxSTT sample: model ${choice.note}: ${plan.nodes.find((n) => n.id === 'stt')?.params.model}`);
   const started = performance.now();
-  const result = await runPlan(plan, { log });
+  let filesDone = 0;
+  const stopProgress =
+    process.stderr.isTTY && !values.quiet ? progressLine(process.stderr, { files: () => filesDone, audioMs: () => decoderStats.audioMs }) : () => undefined;
+  const result = await runPlan(plan, {
+    log,
+    onItem: (item) => {
+      if (item.kind === 'punct') filesDone++;
+    },
+  }).finally(stopProgress);
   const seconds = (performance.now() - started) / 1000;
   const failed = [...new Set(result.errors.map((e) => e.streamId))];
   process.stderr.write(

@@ -1,5 +1,5 @@
 // Live captions: microphone -> AudioWorklet (16 kHz) -> WebSocket (f32le frames) -> captions.
-// State for tests and curious users: window.captions = { finals, partial, status, messages }.
+// State for tests and curious users: window.captions = { finals, partial, status, messages, droppedMs }.
 const $ = (id) => document.getElementById(id);
 const state = (window.captions = { finals: [], partial: '', status: 'idle', messages: [], error: null });
 
@@ -48,7 +48,8 @@ async function start() {
       $('start').disabled = false;
       $('stop').disabled = true;
     };
-    ws.send(JSON.stringify({ type: 'start', sampleRate: 16000, encoding: 'f32le' }));
+    // A microphone cannot wait: if the server falls behind it drops the oldest audio and says so (dropped).
+    ws.send(JSON.stringify({ type: 'start', sampleRate: 16000, encoding: 'f32le', overflow: 'drop' }));
     media = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
@@ -98,6 +99,10 @@ function onMessage(msg) {
     case 'final':
       if (msg.text && msg.text.trim()) state.finals.push(msg.text.trim());
       state.partial = '';
+      break;
+    case 'dropped':
+      state.droppedMs = msg.totalDroppedMs;
+      setStatus(`listening (server behind: ${msg.totalDroppedMs} ms of audio dropped)`);
       break;
     case 'error':
       state.error = msg.message;

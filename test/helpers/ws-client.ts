@@ -8,6 +8,11 @@ export interface ServerMessage {
 
 export interface ClientResult {
   messages: ServerMessage[];
+  /** Size in bytes of each message, and when it arrived (performance.now()), in the same order. */
+  sizes: number[];
+  times: number[];
+  /** When the first audio frame was sent (performance.now()); NaN if none was. */
+  audioStartAt: number;
   code: number;
   reason: string;
   /** Milliseconds from the end message being sent to the final result (NaN if none). */
@@ -48,20 +53,30 @@ export function connect(url: string, headers: Record<string, string> = {}): Prom
 /** Collects every message until the server closes the connection. */
 export function collect(ws: WebSocket): Promise<ClientResult> {
   const messages: ServerMessage[] = [];
+  const sizes: number[] = [];
+  const times: number[] = [];
+  let audioStartAt = NaN;
   let endSentAt = NaN;
   let finalAt = NaN;
-  (ws as WebSocket & { markEnd?: () => void }).markEnd = () => {
+  const marks = ws as WebSocket & { markEnd?: () => void; markAudioStart?: () => void };
+  marks.markEnd = () => {
     endSentAt = performance.now();
+  };
+  marks.markAudioStart = () => {
+    audioStartAt = performance.now();
   };
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
-    const msg = JSON.parse(data.toString()) as ServerMessage;
+    const text = data.toString();
+    const msg = JSON.parse(text) as ServerMessage;
     if (msg.type === 'final') finalAt = performance.now();
     messages.push(msg);
+    sizes.push(Buffer.byteLength(text));
+    times.push(performance.now());
   });
   ws.on('error', () => undefined);
   return new Promise((resolve) => {
-    ws.once('close', (code, reason) => resolve({ messages, code, reason: reason.toString(), finalLatencyMs: finalAt - endSentAt }));
+    ws.once('close', (code, reason) => resolve({ messages, sizes, times, audioStartAt, code, reason: reason.toString(), finalLatencyMs: finalAt - endSentAt }));
   });
 }
 
@@ -78,6 +93,7 @@ export async function stream(url: string, audio: Float32Array, opts: ClientOptio
   const frameBytes = opts.frameBytes ?? 3200;
   const bytesPerSecond = sampleRate * (encoding === 'f32le' ? 4 : 2);
   const started = performance.now();
+  (ws as WebSocket & { markAudioStart?: () => void }).markAudioStart?.();
   for (let at = 0, i = 0; at < bytes.length && ws.readyState === WebSocket.OPEN; at += frameBytes, i++) {
     ws.send(bytes.subarray(at, at + frameBytes));
     if (opts.onFrame?.(ws, i) === 'stop') return done;
