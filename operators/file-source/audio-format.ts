@@ -9,7 +9,8 @@ export type WasmFormat = 'flac' | 'vorbis' | 'opus' | 'mp3';
 
 export type AudioFormat =
   | { reader: 'wav' }
-  | { reader: 'wasm'; format: WasmFormat; name: string }
+  /** `declaredFrames`: samples per channel the header declares (FLAC's STREAMINFO), when it does. */
+  | { reader: 'wasm'; format: WasmFormat; name: string; declaredFrames?: number }
   /** Containers and codecs left to ffmpeg, when it is installed. */
   | { reader: 'ffmpeg'; name: string }
   | { reader: 'none'; reason: string };
@@ -24,6 +25,16 @@ function id3Length(b: Buffer): number {
   const size = ((b[6]! & 0x7f) << 21) | ((b[7]! & 0x7f) << 14) | ((b[8]! & 0x7f) << 7) | (b[9]! & 0x7f);
   const footer = b[5]! & 0x10 ? 10 : 0;
   return 10 + size + footer;
+}
+
+/**
+ * STREAMINFO's total samples per channel (a 36-bit field; 0 = not known): STREAMINFO is always the
+ * first metadata block, right after "fLaC" and its 4-byte block header; the field ends at byte 25.
+ */
+function flacTotalSamples(b: Buffer): number | undefined {
+  if (b.length < 26) return undefined;
+  const total = (b[21]! & 0x0f) * 2 ** 32 + b.readUInt32BE(22);
+  return total > 0 ? total : undefined;
 }
 
 /** The codec of an Ogg stream, from the first packet of its first page. */
@@ -47,7 +58,10 @@ function bySignature(head: Buffer): AudioFormat | undefined {
   const ascii = (from: number, to: number) => head.toString('latin1', from, to);
   const four = ascii(0, 4);
   if (four === 'RIFF' || four === 'RF64' || four === 'RIFX' || four === 'BW64') return { reader: 'wav' };
-  if (four === 'fLaC') return wasm('flac');
+  if (four === 'fLaC') {
+    const declaredFrames = flacTotalSamples(head);
+    return { reader: 'wasm', format: 'flac', name: WASM_FORMAT_NAMES.flac, ...(declaredFrames ? { declaredFrames } : {}) };
+  }
   if (four === 'OggS') return oggCodec(head);
   if (ascii(4, 8) === 'ftyp') return { reader: 'ffmpeg', name: 'MP4/M4A' };
   if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return { reader: 'ffmpeg', name: 'WebM/Matroska' };

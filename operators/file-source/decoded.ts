@@ -35,11 +35,18 @@ function mono(chunk: DecodedChunk, channel: number | 'mix', out: Float32Array): 
 }
 
 /**
- * Reads the decoded audio of `file` (its format's `name` for messages) to the end, or until
+ * Reads decoded audio (of a file whose format's `name` goes into messages) to the end, or until
  * `out.block` returns false. Throws WavError for a file that turns out corrupt; the audio before the
  * damage has already gone out, as with a truncated WAV.
  */
-export async function readDecoded(name: string, chunks: AsyncIterable<DecodedChunk>, opts: ReadOptions, out: ReadSink): Promise<void> {
+export async function readDecoded(
+  name: string,
+  chunks: AsyncIterable<DecodedChunk>,
+  opts: ReadOptions,
+  out: ReadSink,
+  /** Samples per channel the file declares (FLAC does), to tell a truncated file from a whole one. */
+  expectedFrames?: number,
+): Promise<void> {
   let rate = 0;
   let channelCount = 0;
   let resampler: Resampler | undefined;
@@ -47,11 +54,15 @@ export async function readDecoded(name: string, chunks: AsyncIterable<DecodedChu
   let frames = 0;
   const blocker = new Blocker(Math.max(1, Math.round((opts.sampleRate * opts.blockMs) / 1000)));
   const at = () => `${(frames / (rate || 1)).toFixed(2)} s`;
+  const corrupt = (reason: string) =>
+    new WavError(`corrupt ${name} data after ${at()} of audio (${reason.trim()})${frames > 0 ? '; used the audio before it' : ''}`);
   for await (const chunk of chunks) {
-    if (chunk.errors.length > 0) {
-      throw new WavError(`corrupt ${name} data at ${at()} (${chunk.errors[0]}); ${frames > 0 ? 'used the audio before it' : 'no audio decoded'}`);
+    // The good frames decoded along with bad ones still go out, then the file ends with the error.
+    const damage = chunk.errors[0];
+    if (chunk.frames === 0) {
+      if (damage !== undefined) throw corrupt(damage);
+      continue;
     }
-    if (chunk.frames === 0) continue;
     if (!resampler) {
       rate = chunk.sampleRate;
       channelCount = chunk.channels.length;
@@ -72,8 +83,19 @@ export async function readDecoded(name: string, chunks: AsyncIterable<DecodedChu
     }
     if (mixed.length < chunk.frames) mixed = new Float32Array(chunk.frames);
     if (!(await blocker.push(resampler.process(mono(chunk, opts.channel, mixed)), out))) return;
+    if (damage !== undefined) {
+      await finish(resampler, blocker, out);
+      throw corrupt(damage);
+    }
   }
   if (!resampler) throw new WavError(`no audio could be decoded: a corrupt, truncated or empty ${name} file`);
-  if (!(await blocker.push(resampler.flush(), out))) return;
-  await blocker.end(out);
+  if (expectedFrames !== undefined && frames < expectedFrames) {
+    out.warn(`truncated or damaged ${name} file (${frames} of the ${expectedFrames} samples it declares decoded); used what is there`);
+  }
+  await finish(resampler, blocker, out);
+}
+
+/** Sends the resampler's tail and the last, short block. */
+async function finish(resampler: Resampler, blocker: Blocker, out: ReadSink): Promise<void> {
+  if (await blocker.push(resampler.flush(), out)) await blocker.end(out);
 }

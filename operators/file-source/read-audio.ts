@@ -36,7 +36,7 @@ export async function readAudio(file: string, opts: ReadOptions, out: ReadSink):
       case 'wav':
         return await readWavFrom(fh, opts, out);
       case 'wasm':
-        return await readDecoded(format.name, decodeWasm(format.format, chunksOf(fh)), opts, out);
+        return await readDecoded(format.name, decodeWasm(format.format, chunksOf(fh)), opts, out, format.declaredFrames);
       case 'ffmpeg':
         return await readDecoded(format.name, decodeWithFfmpeg(file, format.name), opts, out);
       case 'none':

@@ -35,19 +35,25 @@ async function create(format: WasmFormat): Promise<WasmDecoder> {
   }
 }
 
+/** How the decoders start the lines they print for each bad frame. */
+const DECODER_NOISE = /^(libopus -?\d|mpg123-decoder:|@wasm-audio-decoders\/|ogg-opus-decoder:|codec-parser)/;
+let consoleFiltered = false;
+
 /**
- * Calls `fn` with console.error/warn muted: the decoders print every bad frame to the console as well as
- * returning it in `errors`, and a corrupt file must give one line (the caller's), not one per frame.
- * Only the synchronous part is muted (the decoders log from there), so no one else's output is lost.
+ * The decoders print every bad frame to the console as well as returning it in `errors`, some of them
+ * after an await (so muting around a call is not enough); a corrupt file must give one line (the
+ * caller's), not one per frame. So console.error/warn drop lines that start as the decoders' do, and
+ * pass everything else on unchanged. Installed once, when the first decoder is made.
  */
-function quietly<T>(fn: () => T): T {
-  const { error, warn } = console;
-  console.error = console.warn = () => {};
-  try {
-    return fn();
-  } finally {
-    console.error = error;
-    console.warn = warn;
+function filterDecoderNoise(): void {
+  if (consoleFiltered) return;
+  consoleFiltered = true;
+  for (const method of ['error', 'warn'] as const) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && DECODER_NOISE.test(args[0])) return;
+      original(...args);
+    };
   }
 }
 
@@ -62,11 +68,12 @@ function toChunk(out: DecoderOutput): DecodedChunk {
 
 /** Decodes `bytes` (the file's contents, chunk by chunk) as `format`. */
 export async function* decodeWasm(format: WasmFormat, bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedChunk> {
+  filterDecoderNoise();
   const decoder = await create(format);
   try {
     await decoder.ready;
-    for await (const chunk of bytes) yield toChunk(await quietly(() => decoder.decode(chunk)));
-    if (decoder.flush) yield toChunk(await quietly(() => decoder.flush!()));
+    for await (const chunk of bytes) yield toChunk(await decoder.decode(chunk));
+    if (decoder.flush) yield toChunk(await decoder.flush());
   } finally {
     await decoder.free();
   }

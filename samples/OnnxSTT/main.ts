@@ -8,7 +8,7 @@
  *   npm run sample:onnxstt -- --audio-file call.wav --offline          # whole-utterance path
  *   npm run sample:onnxstt -- --model models/my-nemo-export --chunk-ms 320 --verbose
  *
- * `--audio-file` repeats; each is a WAV file, a folder (its *.wav, sorted) or a glob; bare arguments
+ * `--audio-file` repeats; each is an audio file (WAV, FLAC, Ogg, Opus, MP3, ...), a folder (its audio files, sorted) or a glob; bare arguments
  * count as audio files too. `--model` is a model folder (model.onnx + tokens.txt) or a .onnx file
  * (tokens.txt beside it); `--model-dir` is its older name. `--offline` runs OnnxSTT with mode offline:
  * on the folder's `model.offline.onnx` (the offline export of the same weights) when there is one,
@@ -27,7 +27,8 @@ import { runPlan } from '../../toolkit/runtime/run.js';
 
 const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [--model DIR|model.onnx] [--format text|jsonl]
                                  [--offline] [--lm] [--beam N] [--parallel N] [--chunk-ms MS] [--partials] [--verbose]
-  --audio-file, -a  WAV file, folder (its *.wav, sorted) or glob; repeat for more (default: samples/audio/*.wav)
+  --audio-file, -a  audio file (WAV, FLAC, Ogg Vorbis, Opus, MP3; M4A etc. with ffmpeg), folder (its audio files, sorted)
+                    or glob; repeat for more (default: samples/audio/*.wav)
   --model, -m       model folder (model.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
   --format, -f      text (default) or jsonl (any Sink format: csv, srt, vtt, stt-csv)
   --offline         whole-utterance path: OnnxSTT mode offline, on model.offline.onnx when the folder has it
