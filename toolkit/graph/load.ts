@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { LineCounter, isMap, isNode, parseDocument, visit, type Document } from 'yaml';
 import type { OperatorSpec, OutputInfo } from '../operator.js';
@@ -44,8 +44,35 @@ export async function loadGraphFile(file: string, opts: LoadOptions): Promise<Pl
   const stat = statSync(file);
   if (!stat.isFile()) throw problem('not a regular file');
   const maxBytes = opts.maxBytes ?? 1 << 20;
+  const binary = binaryKind(file);
+  if (binary) throw problem(`not a YAML graph (${binary}); to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=${file}`);
   if (stat.size > maxBytes) throw problem(`graph file is ${stat.size} bytes, over the limit of ${maxBytes} (--max-graph-bytes)`);
   return loadGraph(file, readFileSync(file, 'utf8'), opts);
+}
+
+/**
+ * What a binary file passed as a graph looks like (an easy mistake: `run talk.wav`), from its first
+ * bytes, or undefined for text. YAML is text: a NUL byte or bytes that are not UTF-8 mean binary, and
+ * reporting that in one line beats a YAML parser's complaint about a megabyte of noise.
+ */
+function binaryKind(file: string): string | undefined {
+  const head = Buffer.alloc(8192);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = head.subarray(0, n);
+  const ascii = bytes.toString('latin1', 0, 12);
+  if (/^(RIFF|RF64)....WAVE/s.test(ascii)) return 'a WAV audio file';
+  if (/^(fLaC|OggS|ID3)/.test(ascii) || ascii.slice(4, 8) === 'ftyp') return 'an audio file';
+  if (bytes.includes(0)) return 'a binary file';
+  // A multi-byte character cut at the end of the sample is not a reason to call the file binary.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, Math.max(0, n - 4)));
+  if (text.includes('\uFFFD')) return 'a binary file, not UTF-8 text';
+  return undefined;
 }
 
 export async function loadGraph(file: string, text: string, opts: LoadOptions): Promise<Plan> {
