@@ -5,6 +5,14 @@
  * against the same weights with sherpa-onnx metadata (and so against the PyTorch references).
  */
 import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATORS } from '../operators/index.js';
+import { loadGraph, loadGraphFile } from '../toolkit/graph/load.js';
+import { GraphError } from '../toolkit/graph/errors.js';
+import { TOOLKIT_ROOT } from '../toolkit/paths.js';
+import { runPlan } from '../toolkit/runtime/run.js';
 import { punct } from '../toolkit/items.js';
 import { onnxStt, prepareModel, OnnxSTT, type OnnxSttParams } from '../operators/onnx-stt/index.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
@@ -88,6 +96,47 @@ describe('NeMo export signatures', function () {
 
     it('OnnxSTT refuses it before running, with the fix', async () => {
       expect(await loadError({ model: ENCODER_ONLY })).to.equal(`${ENCODER_ONLY}: ${expected}`);
+    });
+  });
+
+  describe('64-, 80- and 128-mel models in the shipped file graph', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'mel-bins-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
+
+    for (const [model, bins] of [
+      [`${FIXTURES}/mel64.onnx`, 64],
+      [`${FIXTURES}/nemo_raw_offline.onnx`, 80],
+      [`${FIXTURES}/mel128.onnx`, 128],
+    ] as const) {
+      it(`${model}: the MelExtractor makes ${bins} bins and the graph runs to a final transcript`, async () => {
+        const out = join(dir, `${bins}.jsonl`);
+        const tokens = bins === 80 ? `${FIXTURES}/offline.tokens.txt` : `${FIXTURES}/cache_aware.tokens.txt`;
+        const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), {
+          registry: OPERATORS,
+          params: { model, tokens, audio: join(TOOLKIT_ROOT, 'samples/audio/flite-slt-fox.wav'), out },
+        });
+        expect((plan.nodes.find((n) => n.id === 'mel')!.params as { nMels?: number }).nMels).to.equal(bins);
+        const result = await runPlan(plan, { log: silent });
+        expect(result.errors).to.deep.equal([]);
+        const records = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; isFinal?: boolean });
+        expect(records.filter((r) => r.kind === 'transcript' && r.isFinal)).to.have.length(1);
+      });
+    }
+
+    it('an nMels given explicitly stays, and a mismatch is refused before running', async () => {
+      const yaml = `name: explicit
+nodes:
+  - { id: src, kind: FileSource, params: { files: a.wav } }
+  - { id: mel, kind: MelExtractor, params: { nMels: 80 } }
+  - { id: stt, kind: OnnxSTT, params: { model: ${FIXTURES}/mel128.onnx } }
+`;
+      const err = await loadGraph('g.yaml', yaml, { registry: OPERATORS, env: {} }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(GraphError);
+      expect((err as GraphError).message).to.include('mel (MelExtractor) makes 80 mel bins per frame but');
     });
   });
 });

@@ -50,6 +50,13 @@ interface SpecBase<P> {
   describeOutput?: (params: P, input: OutputInfo | undefined) => Partial<Omit<OutputInfo, 'kind' | 'producer'>> | Promise<Partial<Omit<OutputInfo, 'kind' | 'producer'>>>;
   /** Before running, after `check`: problems with what the (single) upstream node will emit; each string is one. */
   checkInput?: (params: P, input: OutputInfo) => string[] | Promise<string[]>;
+  /** Before running: what this node needs its (single) input to be, where it knows (a model's mel bins). */
+  wants?: (params: P) => Partial<Omit<OutputInfo, 'kind' | 'producer'>> | Promise<Partial<Omit<OutputInfo, 'kind' | 'producer'>>>;
+  /**
+   * Before running: this node's params adapted to what its consumer `wants`, for what the user left
+   * open (a MelExtractor without nMels takes the model's bin count); params given explicitly stay.
+   */
+  adaptTo?: (params: P, wants: Partial<Omit<OutputInfo, 'kind' | 'producer'>>) => P;
   /** Params that name files which must exist before the graph runs. */
   pathParams?: string[];
   /** Typing helper only: never read at run time. */

@@ -260,6 +260,10 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       return (e instanceof Error ? e.message : String(e)).split('\n');
     }
   },
+  wants: async (p) => {
+    const m = await prepareModel({ ...p, model: resolve(p.model) });
+    return m.input === 'features' && m.detection.nFeatures !== undefined ? { nFeatures: m.detection.nFeatures } : {};
+  },
   // Against the upstream node, before running: the input kind and feature count the model takes.
   checkInput: async (p, input) => {
     const m = await prepareModel({ ...p, model: resolve(p.model) });

@@ -181,11 +181,27 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
       }
     }
   }
+  if (!problems.length && opts.deepChecks !== false) await adaptToConsumers(ordered);
   if (!problems.length && opts.deepChecks !== false) await checkConnections(ordered, graph, reportAt);
   if (problems.length) throw fail();
 
   const consumed = new Set(ordered.flatMap((n) => n.inputs));
   return { name: graph.name, file, nodes: ordered, outputs: ordered.filter((n) => !consumed.has(n.id)).map((n) => n.id) };
+}
+
+/**
+ * Lets a producer fill what the user left open from what its single consumer needs (the MelExtractor
+ * before a 128-mel model makes 128 bins), so a shipped graph fits any model. A consumer that cannot
+ * say (its model fails to load) adapts nothing: `check` and checkConnections report the problem.
+ */
+async function adaptToConsumers(ordered: PlanNode[]): Promise<void> {
+  const byId = new Map(ordered.map((n) => [n.id, n]));
+  for (const node of ordered) {
+    const upstream = node.inputs.length === 1 ? byId.get(node.inputs[0]) : undefined;
+    if (!upstream?.spec.adaptTo || !node.spec.wants) continue;
+    const wants = await Promise.resolve(node.spec.wants(node.params)).catch(() => undefined);
+    if (wants) upstream.params = upstream.spec.adaptTo(upstream.params, wants);
+  }
 }
 
 /**
