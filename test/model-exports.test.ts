@@ -15,6 +15,8 @@ import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { runPlan } from '../toolkit/runtime/run.js';
 import { punct } from '../toolkit/items.js';
 import { onnxStt, prepareModel, OnnxSTT, type OnnxSttParams } from '../operators/onnx-stt/index.js';
+import { ctcDecoder } from '../operators/ctc-decoder/index.js';
+import type { LogprobsItem, TranscriptItem } from '../toolkit/items.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { validateParams } from '../toolkit/params.js';
 import { featureItems, FIXTURES, framesOf, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
@@ -137,6 +139,32 @@ nodes:
       const err = await loadGraph('g.yaml', yaml, { registry: OPERATORS, env: {} }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(GraphError);
       expect((err as GraphError).message).to.include('mel (MelExtractor) makes 80 mel bins per frame but');
+    });
+  });
+
+  describe('a BPE vocabulary of 1024 pieces, blank = 1024 (NeMo BPE models)', () => {
+    const MODEL = `${FIXTURES}/bpe1024.onnx`;
+    const TOKENS = `${FIXTURES}/bpe1024.tokens.txt`;
+
+    it("inspect: vocab 1025 with the blank at 1024; the shipped graph's loader accepts the tokens file for it", async () => {
+      const r = await inspectModelJson(MODEL);
+      expect([r.contract, r.vocabSize, r.blankId]).to.deep.equal(['nemo-offline', 1025, 1024]);
+      const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), {
+        registry: OPERATORS,
+        params: { model: MODEL, tokens: TOKENS, audio: join(TOOLKIT_ROOT, 'samples/audio/flite-slt-fox.wav'), out: '-', format: 'jsonl', partials: 'false' },
+      });
+      expect(plan.nodes.map((n) => n.id)).to.include('ctc');
+    });
+
+    it('decodes ▁-pieces into words, blank 1024 between repeats', async () => {
+      // the=1 quick=2 bro=3 wn=4 fox=5 jump=6 s=7; a frame per id, blanks (1024) split repeats.
+      const ids = [1, 1, 1024, 2, 3, 4, 1024, 5, 6, 7, 1024, 1024];
+      const data = new Float32Array(ids.length * 1025).fill(-30);
+      ids.forEach((id, t) => (data[t * 1025 + id] = 0));
+      const item: LogprobsItem = { kind: 'logprobs', streamId: 'b', data, nFrames: ids.length, vocabSize: 1025, startFrame: 0, frameShiftMs: 40, blankId: 1024 };
+      const out = await runStage(ctcDecoder({ tokens: TOKENS, partials: false }), [item, punct('b')]);
+      const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal);
+      expect(finals.map((f) => f.text)).to.deep.equal(['the quick brown fox jumps']);
     });
   });
 });
