@@ -117,6 +117,11 @@ describe('FileSource: compressed audio', function () {
     });
   }
 
+  it('maxDurationS applies to compressed files too (one error line)', async () => {
+    const file = fixture('librivox.ogg');
+    expect(errorsOf(await read({ files: file, maxDurationS: 1 }))).to.deep.equal([`${file}: duration exceeds maxDurationS (1 s)`]);
+  });
+
   it('tells the format by content, not by name: an MP3 named .wav is read as MP3', async () => {
     const renamed = path.join(dir, 'really-an-mp3.wav');
     fs.copyFileSync(fixture('librivox.mp3'), renamed);
