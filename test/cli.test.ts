@@ -46,6 +46,24 @@ describe('CLI', () => {
     }
   });
 
+  it('a text file that is not a graph (prose, CSV, a list, nothing): one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-text-'));
+    const tail = 'graphs are .yaml files with name: and nodes:, and to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=<file>';
+    const cases: Array<[string, string, string]> = [
+      ['notes.txt', 'This is my meeting transcript.\nIt is not a graph: it has lines, commas, and: colons.\n', 'not valid YAML: Implicit keys need to be on a single line'],
+      ['results.csv', 'a,b,c\n1,2,3\n', 'its top level is plain text, not a mapping'],
+      ['list.yaml', '- a\n- b\n', 'its top level is a list, not a mapping'],
+      ['empty.yaml', '', 'the file is empty'],
+    ];
+    for (const [name, text, what] of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      const r = cli('run', file);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal(`${file}:1:1: not a YAML graph (${what}); ${tail}\n`);
+    }
+  });
+
   it('keeps the README operator table in step with the operator specs', () => {
     const readme = readFileSync(join(TOOLKIT_ROOT, 'README.md'), 'utf8');
     expect(withOperatorsTable(readme, operatorsMarkdown(OPERATORS)), 'run: npx streamsx-stt operators --readme README.md').to.equal(readme);

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { LineCounter, isMap, isNode, parseDocument, visit, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isSeq, parseDocument, visit, type Document } from 'yaml';
 import type { OperatorSpec, OutputInfo } from '../operator.js';
 import { describeAjvError, paramValidator } from '../params.js';
 import { resolveAsset } from '../paths.js';
@@ -91,8 +91,16 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
     return new GraphError(problems);
   };
 
+  // A file that is not a graph at all (prose, CSV, a transcript passed by mistake) gets one line, not a
+  // YAML parser's complaints about each of its lines; a .yaml file keeps every syntax error, located.
+  const notAGraph = (what: string) =>
+    new GraphError([{ file, line: 1, col: 1, message: `not a YAML graph (${what}); graphs are .yaml files with name: and nodes:, and to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=<file>` }]);
+  const yamlName = /\.ya?ml$/i.test(file);
+  if (doc.errors.length && !yamlName) throw notAGraph(`not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0]);
   if (problems.length) throw fail();
+  if (doc.contents === null) throw notAGraph('the file is empty');
+  if (!isMap(doc.contents)) throw notAGraph(`its top level is ${isSeq(doc.contents) ? 'a list' : 'plain text'}, not a mapping`);
   // 1e999, .inf and .nan read as Infinity/NaN, which JSON Schema number checks let through.
   visit(doc, {
     Scalar(_key, node) {
