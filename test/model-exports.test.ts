@@ -167,27 +167,4 @@ nodes:
       expect(finals.map((f) => f.text)).to.deep.equal(['the quick brown fox jumps']);
     });
   });
-
-  describe("the stream's tail, as NeMo's streaming buffer cuts it", () => {
-    const CACHE = `${FIXTURES}/cache_aware.onnx`;
-    const ref = loadRef('cache_aware');
-    const f2 = ref.arrays.features2.data; // 37 frames = 2 shifts of 16 + 5
-    const lp2 = ref.arrays.logprobs2.data;
-    const vocab = 29;
-
-    for (const inferenceThread of ['main', 'worker'] as const) {
-      it(`a tail of fewer new frames than the subsampling (3 < 4) yields no extra frame; 4 yield one (${inferenceThread} thread)`, async () => {
-        const frames = async (n: number) => {
-          const out = await runStage(onnxStt({ model: CACHE, inferenceThread }), [...featureItems('t', f2.slice(0, n * 80), 80, [7]), punct('t')]);
-          return framesOf(out, 't');
-        };
-        const short = await frames(35);
-        expect(short.nFrames).to.equal(8);
-        expect(maxAbsDiff(short.data, lp2.subarray(0, 8 * vocab))).to.be.below(TOL);
-        const enough = await frames(36);
-        expect(enough.nFrames).to.equal(9);
-        expect(maxAbsDiff(enough.data.subarray(0, 8 * vocab), lp2.subarray(0, 8 * vocab))).to.be.below(TOL);
-      });
-    }
-  });
 });

@@ -8,7 +8,7 @@
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import { toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
-import { checkFeatures, endsWithWindow, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
+import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import type { WorkerSession } from './worker/worker-session.js';
 import type { StepResult } from './worker/protocol.js';
 
@@ -79,9 +79,7 @@ export function openHostedStream(h: HostedStreamOptions, streamId: string, from?
       });
     },
     async end(emit) {
-      // The steps in flight settle first: the first of them tells the subsampling the tail is judged by.
-      await drain();
-      if (!released && endsWithWindow(buf, ctxFrames, h.zeroPadFrames, subsampling)) send(buf.length, emit);
+      if (!released && buf.length > ctxFrames) send(buf.length, emit);
       buf.length = 0;
       await drain();
     },

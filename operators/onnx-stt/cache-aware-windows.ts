@@ -57,16 +57,3 @@ export async function feedWindows(buf: FrameBuffer, item: FeaturesItem, window: 
     }
   }
 }
-
-/**
- * Whether the frames left at a stream's end make one more window. NeMo mode (zero-padded first window)
- * decides as NeMo's streaming buffer (CacheAwareStreamingAudioBuffer) does: it skips a last chunk of
- * fewer new frames than the pre-encoder's sampling frames (1 for the first chunk, the subsampling factor
- * after it), which could only yield a frame NeMo never emits; new frames are those beyond the
- * (window - shift) context. The first-frame mode (sherpa-onnx's way) runs any tail beyond the context.
- */
-export function endsWithWindow(buf: FrameBuffer, ctxFrames: number, zeroPadFrames: number, subsampling: number | undefined): boolean {
-  if (zeroPadFrames === 0) return buf.length > ctxFrames;
-  const first = buf.base === 0;
-  return buf.length - ctxFrames >= (first ? 1 : (subsampling ?? 1));
-}

@@ -4,7 +4,7 @@
  * Per stream: a window buffer of `window_size` mel frames advancing by `chunk_shift`; the first window is
  * preceded by (window - shift) zero frames (NeMo; `firstWindow: first-frame` starts at real frame 0
  * instead); the last window is zero-padded and given its true `length`, and the outputs beyond
- * `encoded_lengths` are dropped; a tail NeMo's streaming buffer would skip (endsWithWindow) is not run. Caches start at zero with length 0 and the `*_next` outputs become the
+ * `encoded_lengths` are dropped. Caches start at zero with length 0 and the `*_next` outputs become the
  * next step's inputs, `cache_last_channel_len` included.
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
@@ -18,7 +18,7 @@ import {
 } from './contract.js';
 import { Batcher } from './batcher.js';
 import { openHostedStream } from './cache-aware-hosted.js';
-import { checkFeatures, endsWithWindow, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
+import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import { Tensor } from './session.js';
 import { WorkerSession } from './worker/worker-session.js';
 
@@ -154,7 +154,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
         });
       },
       async end(emit) {
-        if (!released && endsWithWindow(buf, ctxFrames, zeroPad ? ctxFrames : 0, subsampling)) await run(buf.length, emit);
+        if (!released && buf.length > ctxFrames) await run(buf.length, emit);
         buf.length = 0;
       },
       snapshot(): CacheAwareSnapshot {
