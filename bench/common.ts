@@ -30,7 +30,8 @@ export function list(name: string, dflt: number[]): number[] {
 }
 
 export const BUNDLED_DIR = join(TOOLKIT_ROOT, 'models', 'stt-en-char-fastconformer-ctc');
-export const LIBRIVOX_DIR = '/usr/share/pocketsphinx/test/data/librivox';
+/** Debian pocketsphinx-testdata's LibriVox clips; BENCH_LIBRIVOX_DIR points elsewhere (a test points it nowhere). */
+export const LIBRIVOX_DIR = process.env.BENCH_LIBRIVOX_DIR ?? '/usr/share/pocketsphinx/test/data/librivox';
 
 export interface ModelChoice {
   model: string;
@@ -62,14 +63,35 @@ export function requireModel(bench: string): ModelChoice {
   return m;
 }
 
-/** Audio files: --audio a.wav,b.wav, else the LibriVox clips (with their transcripts when known). */
+/** The clips shipped in samples/audio, with their transcripts (transcripts.tsv). */
+export const SAMPLES_AUDIO_DIR = join(TOOLKIT_ROOT, 'samples', 'audio');
+
+/**
+ * Audio files: --audio a.wav,b.wav, else the LibriVox clips of Debian's pocketsphinx-testdata (with their
+ * transcripts), else, where that package is not installed, the clips shipped in samples/audio (said once
+ * on stderr, so a result is never mistaken for one on the LibriVox set).
+ */
 export function chooseAudio(): Array<{ file: string; ref?: string }> {
   const a = opt('audio');
   if (a) return a.split(',').map((file) => ({ file: resolve(file) }));
   const refs = librivoxRefs();
-  return Object.keys(refs)
+  const librivox = Object.keys(refs)
     .sort()
     .map((id) => ({ file: join(LIBRIVOX_DIR, `${id}.wav`), ref: refs[id] }))
+    .filter((f) => existsSync(f.file));
+  if (librivox.length) return librivox;
+  console.error(`bench: ${LIBRIVOX_DIR} not found (Debian package pocketsphinx-testdata); using the clips in samples/audio (or pass --audio a.wav,b.wav)`);
+  return sampleClips();
+}
+
+/** samples/audio's clips and their reference transcripts. */
+export function sampleClips(): Array<{ file: string; ref?: string }> {
+  const tsv = readFileSync(join(SAMPLES_AUDIO_DIR, 'transcripts.tsv'), 'utf8');
+  return tsv
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'))
+    .map(([name, ref]) => ({ file: join(SAMPLES_AUDIO_DIR, name!), ref }))
     .filter((f) => existsSync(f.file));
 }
 

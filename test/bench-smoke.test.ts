@@ -27,10 +27,10 @@ interface Run {
   ms: number;
 }
 
-function runBench(script: string, args: string[]): Promise<Run> {
+function runBench(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', join(DIST, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--expose-gc', join(DIST, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -39,7 +39,7 @@ function runBench(script: string, args: string[]): Promise<Run> {
   });
 }
 
-const BENCHES: Array<{ name: string; script: string; args: string[]; results: string[] }> = [
+const BENCHES: Array<{ name: string; script: string; args: string[]; results: string[]; env?: Record<string, string> }> = [
   { name: 'mel', script: 'mel.js', args: ['--quick'], results: ['mel'] },
   { name: 'overhead', script: 'overhead.js', args: ['--quick', '--reps', '1', '--audio', CLIP, ...MODEL], results: ['overhead'] },
   {
@@ -52,6 +52,8 @@ const BENCHES: Array<{ name: string; script: string; args: string[]; results: st
   { name: 'soak', script: 'soak.js', args: ['--quick', '--minutes', '0.02', '--slots', '2', '--audio', CLIP, ...MODEL], results: ['soak'] },
   // Needs redis-server (.ci/run installs it); without it the bench says so and is left out here.
   ...(redisServerAvailable() ? [{ name: 'scale', script: 'scale.js', args: ['--quick', '--sessions', '2', '--failover-ms', '1000'], results: ['scale'] }] : []),
+  // Without pocketsphinx-testdata the default audio is samples/audio's clips, said on stderr.
+  { name: 'overhead-without-testdata', script: 'overhead.js', args: ['--quick', '--reps', '1', ...MODEL], results: ['overhead'], env: { BENCH_LIBRIVOX_DIR: '/nonexistent/librivox' } },
   { name: 'wer', script: 'wer.js', args: ['--quick', ...MODEL], results: ['wer'] },
   { name: 'wer-without-pocketsphinx', script: 'wer.js', args: ['--quick', '--pocketsphinx-bin', '/nonexistent/pocketsphinx_continuous', ...MODEL], results: ['wer'] },
 ];
@@ -61,7 +63,7 @@ describe(`bench smoke test (each bench --quick on a 3 s clip, ${bundled ? 'bundl
   let runs: Record<string, Run>;
 
   before(async () => {
-    const all = await Promise.all(BENCHES.map((b) => runBench(b.script, b.args)));
+    const all = await Promise.all(BENCHES.map((b) => runBench(b.script, b.args, b.env)));
     runs = Object.fromEntries(BENCHES.map((b, i) => [b.name, all[i]]));
   });
 
@@ -77,6 +79,12 @@ describe(`bench smoke test (each bench --quick on a 3 s clip, ${bundled ? 'bundl
       expect(lines[lines.length - 1]).to.match(/^RESULT /);
     });
   }
+
+  it('without pocketsphinx-testdata, the benches fall back to samples/audio and say so', () => {
+    expect(runs['overhead-without-testdata']!.out).to.include(
+      'bench: /nonexistent/librivox not found (Debian package pocketsphinx-testdata); using the clips in samples/audio (or pass --audio a.wav,b.wav)',
+    );
+  });
 
   it('the model benches say which thread settings they ran with, and the soak leaves no stream state behind', () => {
     for (const name of ['overhead', 'peer', 'concurrency', 'soak', 'wer']) expect(runs[name].out).to.match(/thread/);

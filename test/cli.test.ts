@@ -20,6 +20,50 @@ describe('CLI', () => {
     expect(bad.stderr).to.equal("streamsx-stt: unknown command 'transcribe'\n(see streamsx-stt --help)\n");
   });
 
+  it('--version prints the package version', () => {
+    const version = (JSON.parse(readFileSync(join(TOOLKIT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const r = cli(flag);
+      expect(r.status).to.equal(0);
+      expect(r.stdout).to.equal(`streamsx-stt ${version}\n`);
+    }
+  });
+
+  it('an audio or other binary file given as the graph: one line saying how to transcribe it, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-binary-'));
+    const noise = join(dir, 'noise.yaml');
+    writeFileSync(noise, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37 + 11) & 0xff)));
+    const cases: Array<[string, string]> = [
+      [join(TOOLKIT_ROOT, 'samples/audio/librivox-0880.wav'), 'a WAV audio file'],
+      [join(TOOLKIT_ROOT, 'test/fixtures/audio/librivox.flac'), 'an audio file'],
+      [noise, 'a binary file'],
+    ];
+    for (const [file, what] of cases) {
+      const r = cli('run', file);
+      expect(r.status).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr).to.equal(`${file}:1:1: not a YAML graph (${what}); to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=${file}\n`);
+    }
+  });
+
+  it('a text file that is not a graph (prose, CSV, a list, nothing): one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-text-'));
+    const tail = 'graphs are .yaml files with name: and nodes:, and to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=<file>';
+    const cases: Array<[string, string, string]> = [
+      ['notes.txt', 'This is my meeting transcript.\nIt is not a graph: it has lines, commas, and: colons.\n', 'not valid YAML: Implicit keys need to be on a single line'],
+      ['results.csv', 'a,b,c\n1,2,3\n', 'its top level is plain text, not a mapping'],
+      ['list.yaml', '- a\n- b\n', 'its top level is a list, not a mapping'],
+      ['empty.yaml', '', 'the file is empty'],
+    ];
+    for (const [name, text, what] of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      const r = cli('run', file);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal(`${file}:1:1: not a YAML graph (${what}); ${tail}\n`);
+    }
+  });
+
   it('keeps the README operator table in step with the operator specs', () => {
     const readme = readFileSync(join(TOOLKIT_ROOT, 'README.md'), 'utf8');
     expect(withOperatorsTable(readme, operatorsMarkdown(OPERATORS)), 'run: npx streamsx-stt operators --readme README.md').to.equal(readme);

@@ -198,7 +198,8 @@ describe('FileSource: bad files', () => {
     add('h-zero-hz.wav', makeWav({ ...goodSpec(), rateField: 0 }), 'sample rate 0 Hz');
     add('i-absurd-rate.wav', makeWav({ ...goodSpec(), rateField: 3000000 }), 'absurd sample rate 3000000 Hz (expected 1000..768000)');
     add('j-riff-only.wav', hdr.subarray(0, 12), 'header only (no fmt or data chunk)');
-    add('k-mp3-bytes.wav', Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x00', 'latin1'), 'not a RIFF/WAVE file (looks like MP3)');
+    // Told by content, not name: an ID3 tag means MP3, and this one holds no audio.
+    add('k-mp3-bytes.wav', Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x00', 'latin1'), 'no audio could be decoded: a corrupt, truncated or empty MP3 file');
     add('l-zero-samples.wav', makeWav({ sampleRate: 16000, channels: [new Float32Array(0)] }), 'no audio samples in data chunk');
     add('m-16bit-float.wav', makeWav({ ...goodSpec(), formatTag: 3 }), 'unsupported 16 bits per sample for float');
     fs.mkdirSync(path.join(dir, 'bad/n-dir.wav'), { recursive: true });
@@ -243,7 +244,7 @@ describe('FileSource: bad files', () => {
     const items = await read({ files: [none, empty, long], maxDurationS: 2 });
     expect(items.filter((i) => i.kind === 'error').map((i) => (i as { message: string }).message)).to.deep.equal([
       `${none}: no files match this pattern`,
-      `${empty}: no audio files (.wav, .wave) in folder`,
+      `${empty}: no audio files (.wav, .wave, .flac, .ogg, .oga, .opus, .mp3, .m4a, .aac, .mp4, .webm, .mka, .aif, .aiff) in folder`,
       `${long}: duration 3.0 s exceeds maxDurationS (2 s)`,
     ]);
     expect(items.filter((i) => i.kind === 'punct')).to.have.length(3);

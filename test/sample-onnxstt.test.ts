@@ -124,6 +124,19 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
     };
     cases.partials = ['--partials', '--audio-file', FOX];
     cases.progressNotTty = ['--audio-file', long];
+    // A folder as sherpa-onnx's int8 exports come: model.int8.onnx and tokens.txt only.
+    const int8Folder = join(dir, 'int8-only');
+    mkdirSync(int8Folder);
+    symlinkSync(join(BUNDLED, 'model.int8.onnx'), join(int8Folder, 'model.int8.onnx'));
+    symlinkSync(join(BUNDLED, 'tokens.txt'), join(int8Folder, 'tokens.txt'));
+    cases.int8Folder = ['--model', int8Folder, '--audio-file', FOX];
+    cases.int8File = ['--model', join(BUNDLED, 'model.int8.onnx'), '--audio-file', FOX];
+    // A folder of mixed formats: the same clip as WAV, FLAC, MP3, Ogg Vorbis and Opus.
+    const mixed = join(dir, 'mixed');
+    mkdirSync(mixed);
+    symlinkSync(join(TOOLKIT_ROOT, LIBRIVOX), join(mixed, 'a.wav'));
+    for (const ext of ['flac', 'mp3', 'ogg', 'opus']) symlinkSync(join(TOOLKIT_ROOT, `test/fixtures/audio/librivox.${ext}`), join(mixed, `b.${ext}`));
+    cases.mixedFolder = ['--audio-file', mixed];
     const names = Object.keys(cases);
     const terminalNames = Object.keys(terminalCases);
     const done = await Promise.all([...names.map((n) => sample(cases[n])), ...terminalNames.map((n) => sampleOnTerminal(terminalCases[n]))]);
@@ -149,6 +162,21 @@ describe('OnnxSTT sample (npm run sample:onnxstt)', function () {
       [LIBRIVOX, byFile.get(LIBRIVOX)],
       [FOX, byFile.get(FOX)],
     ]);
+  });
+
+  it("a model folder holding only model.int8.onnx (sherpa-onnx's int8 folders) runs that model", () => {
+    expect(runs.int8Folder!.code, runs.int8Folder!.err).to.equal(0);
+    expect(texts(runs.int8Folder!)).to.deep.equal(texts(runs.int8File!));
+    expect(texts(runs.int8Folder!)).to.have.length(1);
+  });
+
+  it('a folder of mixed .wav/.flac/.mp3/.ogg/.opus files: every one transcribed, sorted; FLAC as the WAV', () => {
+    const r = runs.mixedFolder!;
+    expect(r.code, r.err).to.equal(0);
+    const t = texts(r);
+    expect(t.map(([f]) => f.split('/').pop())).to.deep.equal(['a.wav', 'b.flac', 'b.mp3', 'b.ogg', 'b.opus']);
+    expect(t[1]![1]).to.equal(t[0]![1]);
+    for (const [, text] of t) expect(text).to.match(/[a-z]/);
   });
 
   it('a missing file: exit 1, its error on stderr, the other file still transcribed', () => {

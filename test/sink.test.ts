@@ -64,8 +64,8 @@ describe('Sink', () => {
   it('jsonl: every transcript (partials too by default), error records, words when present', async () => {
     const { text } = await toFile({ format: 'jsonl' });
     expect(text.split('\n')).to.deep.equal([
-      '{"streamId":"a.wav","text":"hel","isFinal":false,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230}',
-      '{"streamId":"a.wav","text":"hello, \\"world\\"","isFinal":true,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230,"words":[{"word":"hello","startMs":0,"endMs":500,"confidence":0.9}]}',
+      '{"kind":"transcript","streamId":"a.wav","text":"hel","isFinal":false,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230}',
+      '{"kind":"transcript","streamId":"a.wav","text":"hello, \\"world\\"","isFinal":true,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230,"words":[{"word":"hello","startMs":0,"endMs":500,"confidence":0.9}]}',
       '{"kind":"error","streamId":"b.wav","operator":"FileSource","message":"b.wav: no such file"}',
       '',
     ]);
@@ -102,7 +102,7 @@ describe('Sink', () => {
     const input = new Subject<StreamItem>();
     const done = lastValueFrom(input.pipe(sink({ format: 'jsonl', file }), toArray()));
     input.next(t('a', 'one', true));
-    expect(fs.readFileSync(file, 'utf8')).to.equal('{"streamId":"a","text":"one","isFinal":true,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230}\n');
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"kind":"transcript","streamId":"a","text":"one","isFinal":true,"confidence":0.5,"utteranceNumber":0,"startMs":0,"endMs":1230}\n');
     input.next(punct('a'));
     input.complete();
     await done;

@@ -2,6 +2,7 @@ import type { Observable, OperatorFunction } from 'rxjs';
 import type { DataKind, StreamItem } from './items.js';
 import { FlowControl } from './runtime/flow.js';
 import { validateParams } from './params.js';
+import { resolveAsset } from './paths.js';
 
 /** A JSON Schema object (validated with ajv); defaults live in the schema. */
 export type ParamSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
@@ -49,6 +50,13 @@ interface SpecBase<P> {
   describeOutput?: (params: P, input: OutputInfo | undefined) => Partial<Omit<OutputInfo, 'kind' | 'producer'>> | Promise<Partial<Omit<OutputInfo, 'kind' | 'producer'>>>;
   /** Before running, after `check`: problems with what the (single) upstream node will emit; each string is one. */
   checkInput?: (params: P, input: OutputInfo) => string[] | Promise<string[]>;
+  /** Before running: what this node needs its (single) input to be, where it knows (a model's mel bins). */
+  wants?: (params: P) => Partial<Omit<OutputInfo, 'kind' | 'producer'>> | Promise<Partial<Omit<OutputInfo, 'kind' | 'producer'>>>;
+  /**
+   * Before running: this node's params adapted to what its consumer `wants`, for what the user left
+   * open (a MelExtractor without nMels takes the model's bin count); params given explicitly stay.
+   */
+  adaptTo?: (params: P, wants: Partial<Omit<OutputInfo, 'kind' | 'producer'>>) => P;
   /** Params that name files which must exist before the graph runs. */
   pathParams?: string[];
   /** Typing helper only: never read at run time. */
@@ -82,19 +90,29 @@ export function defaultContext(nodeId: string, overrides: Partial<OperatorContex
 }
 
 /**
- * The in-code form of a stage: `chunker({chunkMs: 160})`. Params are validated and defaulted by the
- * same schema as in YAML, so code and graphs can never disagree.
+ * Params as the graph loader makes them: validated and defaulted by the spec's schema, and asset paths
+ * (`pathParams`: model, tokens, lm) resolved the same way, against the working directory first, then the
+ * toolkit's folder, so `onnxStt({ model: 'models/.../model.onnx' })` finds the bundled model from anywhere.
+ */
+function inCodeParams<P>(spec: OperatorSpec<P>, params: Partial<P>): P {
+  const full = validateParams(spec, params, spec.kind) as Record<string, unknown>;
+  for (const name of spec.pathParams ?? []) {
+    const value = full[name];
+    if (typeof value === 'string' && value !== '') full[name] = resolveAsset(value);
+  }
+  return full as P;
+}
+
+/**
+ * The in-code form of a stage: `chunker({chunkMs: 160})`. Params are validated, defaulted and resolved
+ * as in YAML (inCodeParams), so code and graphs can never disagree.
  */
 export function stageFactory<P>(spec: StageSpec<P>) {
-  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): OperatorFunction<StreamItem, StreamItem> => {
-    const full = validateParams(spec, params, spec.kind) as P;
-    return spec.create(full, defaultContext(spec.kind, ctx));
-  };
+  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): OperatorFunction<StreamItem, StreamItem> =>
+    spec.create(inCodeParams(spec, params), defaultContext(spec.kind, ctx));
 }
 
 export function sourceFactory<P>(spec: SourceSpec<P>) {
-  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): Observable<StreamItem> => {
-    const full = validateParams(spec, params, spec.kind) as P;
-    return spec.create(full, defaultContext(spec.kind, ctx));
-  };
+  return (params: Partial<P> = {}, ctx: Partial<OperatorContext> = {}): Observable<StreamItem> =>
+    spec.create(inCodeParams(spec, params), defaultContext(spec.kind, ctx));
 }

@@ -7,8 +7,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
-/** Extensions a folder listing takes as audio files. */
-export const AUDIO_EXTENSIONS = ['.wav', '.wave'];
+/**
+ * Extensions a folder listing takes as audio files: WAV, what the WebAssembly decoders read, then what
+ * is left to ffmpeg (a file of those gets a one-line error naming ffmpeg where it is not installed).
+ */
+export const AUDIO_EXTENSIONS = ['.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.m4a', '.aac', '.mp4', '.webm', '.mka', '.aif', '.aiff'];
 /** Also listed when a raw (headerless) format is declared. */
 export const RAW_EXTENSIONS = ['.raw', '.pcm'];
 

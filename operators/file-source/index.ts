@@ -1,5 +1,5 @@
 /**
- * FileSource: reads WAV files as audio streams, one stream per file (streamId = the path as given).
+ * FileSource: reads audio files (WAV, FLAC, Ogg Vorbis/Opus, MP3; more via ffmpeg) as audio streams, one stream per file (streamId = the path as given).
  *
  * @example
  * ```ts
@@ -18,7 +18,8 @@ import { mergeMap, Observable, type OperatorFunction, type Subscriber } from 'rx
 import { errorItem, punct, type StreamItem } from '../../toolkit/items.js';
 import { sourceFactory, type OperatorContext, type SourceSpec } from '../../toolkit/operator.js';
 import { AUDIO_EXTENSIONS, RAW_EXTENSIONS, resolveFiles, type FileEntry } from './files.js';
-import { describeFsError, readWav } from './read-wav.js';
+import { readAudio } from './read-audio.js';
+import { describeFsError } from './read-wav.js';
 import { RAW_ENCODINGS, WavError, type RawFormat } from './wav-header.js';
 
 export interface FileSourceParams {
@@ -36,13 +37,13 @@ export const FileSource: SourceSpec<FileSourceParams> = {
   kind: 'FileSource',
   role: 'source',
   description:
-    'Reads WAV files (PCM 8/16/24/32-bit, float 32/64, A-law, µ-law, WAVE_FORMAT_EXTENSIBLE, RF64) or raw PCM incrementally as audio streams, one per file, resampled to sampleRate.',
+    'Reads WAV files (PCM 8/16/24/32-bit, float 32/64, A-law, µ-law, WAVE_FORMAT_EXTENSIBLE, RF64), FLAC, Ogg Vorbis, Ogg Opus and MP3 (M4A/AAC, WebM and others through ffmpeg when installed) or raw PCM incrementally as audio streams, one per file, resampled to sampleRate.',
   output: 'audio',
   params: {
     type: 'object',
     properties: {
       files: {
-        description: 'A path, a glob, a folder (its .wav files, sorted, not descended) or a list of them.',
+        description: 'A path, a glob, a folder (its audio files: .wav, .flac, .ogg, .opus, .mp3, .m4a, ...; sorted, not descended) or a list of them.',
         anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
       },
       sampleRate: { type: 'integer', minimum: 1000, maximum: 768000, default: 16000, description: 'Output sample rate (Hz).' },
@@ -166,7 +167,7 @@ async function readOne(entry: FileEntry, params: FileSourceParams, ctx: Operator
   }
   const t0 = performance.now();
   try {
-    await readWav(file, params, {
+    await readAudio(file, params, {
       warn: (m) => ctx.log.warn(`${file}: ${m}`),
       block: async (samples, startSample) => {
         await Promise.race([ctx.flow.ready(), stop.promise]);

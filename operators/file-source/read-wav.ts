@@ -6,6 +6,7 @@
  */
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import { makeDecoder } from './decode.js';
+import { Blocker } from './blocker.js';
 import { Resampler } from './resampler.js';
 import { hasWavHeader, rawInfo, readWavHeader, WavError, type ByteSource, type RawFormat, type WavInfo } from './wav-header.js';
 
@@ -85,7 +86,8 @@ export async function inspectWav(file: string): Promise<WavInfo> {
   }
 }
 
-async function openChecked(file: string): Promise<fsp.FileHandle> {
+/** Opens `file` for reading after refusing what is not a regular file (with a one-line reason). */
+export async function openChecked(file: string): Promise<fsp.FileHandle> {
   const st = await statOrExplain(file);
   const special = specialKind(st);
   if (special) throw new WavError(special);
@@ -105,7 +107,7 @@ async function openChecked(file: string): Promise<fsp.FileHandle> {
   return fh;
 }
 
-function handleSource(fh: fsp.FileHandle): ByteSource {
+export function handleSource(fh: fsp.FileHandle): ByteSource {
   return {
     size: async () => (await fh.stat()).size,
     read: async (position, length) => {
@@ -116,102 +118,60 @@ function handleSource(fh: fsp.FileHandle): ByteSource {
   };
 }
 
-/** Appends resampled output and hands out exact blocks. */
-class Blocker {
-  private buf: Float32Array;
-  private len = 0;
-  emitted = 0;
-  constructor(readonly size: number) {
-    this.buf = new Float32Array(size);
+/** Reads the open WAV (or, with `opts.raw`, headerless) file `fh`; the caller closes it. */
+export async function readWavFrom(fh: fsp.FileHandle, opts: ReadOptions, out: ReadSink): Promise<void> {
+  const src = handleSource(fh);
+  const info = opts.raw && !(await hasWavHeader(src)) ? await rawInfo(src, opts.raw) : await readWavHeader(src);
+  for (const w of info.warnings) out.warn(w);
+  if (opts.channel !== 'mix' && opts.channel >= info.channels) {
+    throw new WavError(`channel ${opts.channel} requested but the file has ${info.channels} channel(s)`);
   }
-  /** Fills blocks from `x`; each full block goes to `out` (awaited). False = stop. */
-  async push(x: Float32Array, out: ReadSink): Promise<boolean> {
-    let off = 0;
-    while (off < x.length) {
-      const n = Math.min(this.size - this.len, x.length - off);
-      this.buf.set(x.subarray(off, off + n), this.len);
-      this.len += n;
-      off += n;
-      if (this.len === this.size) {
-        const block = this.buf;
-        this.buf = new Float32Array(this.size);
-        this.len = 0;
-        const start = this.emitted;
-        this.emitted += block.length;
-        if (!(await out.block(block, start))) return false;
-      }
-    }
-    return true;
-  }
-  async end(out: ReadSink): Promise<boolean> {
-    if (this.len === 0) return true;
-    const block = this.buf.slice(0, this.len);
-    const start = this.emitted;
-    this.emitted += block.length;
-    this.len = 0;
-    return out.block(block, start);
-  }
-}
+  const maxFrames = Math.floor(opts.maxDurationS * info.sampleRate);
+  const describeLimit = (frames: number) =>
+    `duration ${(frames / info.sampleRate).toFixed(1)} s exceeds maxDurationS (${opts.maxDurationS} s)`;
+  if (info.frames > maxFrames) throw new WavError(describeLimit(info.frames));
 
-/** Reads `file` to the end (or until `out.block` returns false). */
-export async function readWav(file: string, opts: ReadOptions, out: ReadSink): Promise<void> {
-  const fh = await openChecked(file);
-  try {
-    const src = handleSource(fh);
-    const info = opts.raw && !(await hasWavHeader(src)) ? await rawInfo(src, opts.raw) : await readWavHeader(src);
-    for (const w of info.warnings) out.warn(w);
-    if (opts.channel !== 'mix' && opts.channel >= info.channels) {
-      throw new WavError(`channel ${opts.channel} requested but the file has ${info.channels} channel(s)`);
-    }
-    const maxFrames = Math.floor(opts.maxDurationS * info.sampleRate);
-    const describeLimit = (frames: number) =>
-      `duration ${(frames / info.sampleRate).toFixed(1)} s exceeds maxDurationS (${opts.maxDurationS} s)`;
-    if (info.frames > maxFrames) throw new WavError(describeLimit(info.frames));
+  const { frameBytes, dataOffset, declaredBytes } = info;
+  const decoder = makeDecoder(info, opts.channel);
+  const resampler = new Resampler(info.sampleRate, opts.sampleRate);
+  const blocker = new Blocker(Math.max(1, Math.round((opts.sampleRate * opts.blockMs) / 1000)));
+  // About one block per read, but at least 64 KiB: small reads cost more in round trips than in bytes.
+  const readFrames = Math.max(1, Math.ceil((info.sampleRate * opts.blockMs) / 1000), Math.floor(65536 / frameBytes));
+  const raw = Buffer.allocUnsafe(readFrames * frameBytes);
+  const decoded = new Float32Array(readFrames);
 
-    const { frameBytes, dataOffset, declaredBytes } = info;
-    const decoder = makeDecoder(info, opts.channel);
-    const resampler = new Resampler(info.sampleRate, opts.sampleRate);
-    const blocker = new Blocker(Math.max(1, Math.round((opts.sampleRate * opts.blockMs) / 1000)));
-    // About one block per read, but at least 64 KiB: small reads cost more in round trips than in bytes.
-    const readFrames = Math.max(1, Math.ceil((info.sampleRate * opts.blockMs) / 1000), Math.floor(65536 / frameBytes));
-    const raw = Buffer.allocUnsafe(readFrames * frameBytes);
-    const decoded = new Float32Array(readFrames);
-
-    const declaredFrames = Math.floor(declaredBytes / frameBytes);
-    let framesRead = 0;
-    let end = dataOffset + info.frames * frameBytes;
-    let pos = dataOffset;
-    let nonFinite = 0;
-    for (;;) {
-      if (pos >= end) {
-        // The data chunk claims more than was there at open time: the file may still be growing.
-        if (framesRead >= declaredFrames) break;
-        const size = (await fh.stat()).size;
-        const bytes = Math.min(declaredBytes, size - dataOffset);
-        const grownEnd = dataOffset + Math.floor(bytes / frameBytes) * frameBytes;
-        if (grownEnd <= end) break;
-        end = grownEnd;
-      }
-      const want = Math.min(readFrames, (end - pos) / frameBytes);
-      const { bytesRead } = await fh.read(raw, 0, want * frameBytes, pos);
-      const got = Math.floor(bytesRead / frameBytes);
-      if (got === 0) {
-        out.warn('file shrank while being read; stopping early');
-        break;
-      }
-      pos += got * frameBytes;
-      framesRead += got;
-      if (framesRead > maxFrames) throw new WavError(describeLimit(framesRead));
-      nonFinite += decoder.decode(raw, got, decoded);
-      if (!(await blocker.push(resampler.process(decoded.subarray(0, got)), out))) return;
+  const declaredFrames = Math.floor(declaredBytes / frameBytes);
+  let framesRead = 0;
+  let end = dataOffset + info.frames * frameBytes;
+  let pos = dataOffset;
+  let nonFinite = 0;
+  for (;;) {
+    if (pos >= end) {
+      // The data chunk claims more than was there at open time: the file may still be growing.
+      if (framesRead >= declaredFrames) break;
+      const size = (await fh.stat()).size;
+      const bytes = Math.min(declaredBytes, size - dataOffset);
+      const grownEnd = dataOffset + Math.floor(bytes / frameBytes) * frameBytes;
+      if (grownEnd <= end) break;
+      end = grownEnd;
     }
-    if (declaredBytes !== Infinity && framesRead < declaredFrames) {
-      out.warn(`data chunk truncated (declares ${declaredBytes} bytes, ${framesRead * frameBytes} present); used what is there`);
+    const want = Math.min(readFrames, (end - pos) / frameBytes);
+    const { bytesRead } = await fh.read(raw, 0, want * frameBytes, pos);
+    const got = Math.floor(bytesRead / frameBytes);
+    if (got === 0) {
+      out.warn('file shrank while being read; stopping early');
+      break;
     }
-    if (nonFinite > 0) out.warn(`replaced ${nonFinite} NaN/Inf sample(s) with 0`);
-    if (!(await blocker.push(resampler.flush(), out))) return;
-    await blocker.end(out);
-  } finally {
-    await fh.close();
+    pos += got * frameBytes;
+    framesRead += got;
+    if (framesRead > maxFrames) throw new WavError(describeLimit(framesRead));
+    nonFinite += decoder.decode(raw, got, decoded);
+    if (!(await blocker.push(resampler.process(decoded.subarray(0, got)), out))) return;
   }
+  if (declaredBytes !== Infinity && framesRead < declaredFrames) {
+    out.warn(`data chunk truncated (declares ${declaredBytes} bytes, ${framesRead * frameBytes} present); used what is there`);
+  }
+  if (nonFinite > 0) out.warn(`replaced ${nonFinite} NaN/Inf sample(s) with 0`);
+  if (!(await blocker.push(resampler.flush(), out))) return;
+  await blocker.end(out);
 }

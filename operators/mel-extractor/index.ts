@@ -57,6 +57,8 @@ export const MelExtractor: StageSpec<MelExtractorParams> = {
     return configProblems(c);
   },
   describeOutput: (params) => ({ nFeatures: resolveConfig(params).nMels }),
+  // In a graph, the mel bins follow the model this feeds (64, 80, 128, ...) unless nMels is given.
+  adaptTo: (params, wants) => (params.nMels === undefined && wants.nFeatures !== undefined ? { ...params, nMels: wants.nFeatures } : params),
   create: (params, ctx) => {
     const config = resolveConfig(params);
     const tables = MelTables.for(config);

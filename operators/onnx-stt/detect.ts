@@ -26,6 +26,10 @@ export interface DetectOverrides {
   chunkShift?: number;
   subsampling?: number;
   blankId?: number;
+  /** Cache-aware exports that leave cache sizes symbolic (NeMo's own export): att_context_size[0]. */
+  lastChannelCacheSize?: number;
+  /** ... and conv_kernel_size - 1. */
+  lastTimeCacheSize?: number;
 }
 
 export interface Detection {
@@ -49,6 +53,8 @@ export interface Detection {
   cacheChannelDims?: number[];
   cacheTimeDims?: number[];
   normalizeType?: string;
+  /** normalizeType is NeMo's default (per_feature), taken because the model has no normalize_type metadata. */
+  normalizeAssumed?: boolean;
   /** Cache-aware: metadata `first_window` ("prepend N zero frames" / "first-frame"), if any. */
   firstWindow?: string;
   names: {
@@ -95,14 +101,20 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
   const out = new Map(m.outputs.map((t) => [t.name, t]));
   const md = m.metadata;
   const cacheInputs = ['cache_last_channel', 'cache_last_time', 'cache_last_channel_len'].filter((n) => inp.has(n));
+  // NeMo names encoder states `outputs` ([batch, d_model, time]; sherpa-onnx's transducer encoder.onnx keeps
+  // the name, or says encoder_out): never log-probs, so never taken for them.
+  const encoderOut = m.outputs.find((t) => t.name === 'outputs' || t.name === 'encoder_out');
   const logprobsOut =
     m.outputs.find((t) => t.name === 'logprobs') ??
     m.outputs.find((t) => t.name === 'logits') ??
-    m.outputs.find((t) => t.shape.length === 3 && t.type === 'float32');
+    m.outputs.find((t) => t.shape.length === 3 && t.type === 'float32' && t !== encoderOut);
 
   let detected: ContractName | null = null;
   let reason: string;
-  if (inp.has('audio_signal') && cacheInputs.length === 3) {
+  if (inp.has('audio_signal') && encoderOut && !logprobsOut) {
+    detected = null;
+    reason = `output ${encoderOut.name} ${JSON.stringify(encoderOut.shape)} holds encoder states, and there is no logprobs output`;
+  } else if (inp.has('audio_signal') && cacheInputs.length === 3) {
     detected = 'nemo-cache-aware';
     reason = `inputs audio_signal, length and cache_last_channel/cache_last_time/cache_last_channel_len`;
   } else if (inp.has('audio_signal') && cacheInputs.length > 0) {
@@ -140,6 +152,12 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
   const lp = logprobsOut;
   d.vocabSize = dim(lp, 2) ?? num(md.vocab_size);
   d.normalizeType = md.normalize_type;
+  if (contract === 'nemo-offline' && md.normalize_type === undefined) {
+    // NeMo's own export writes no metadata, and its FilterbankFeatures default (what nearly every offline
+    // NeMo CTC model trained with) is per_feature; sherpa-onnx exports always say which.
+    d.normalizeType = 'per_feature';
+    d.normalizeAssumed = true;
+  }
   d.firstWindow = md.first_window;
 
   if (contract === 'nemo-cache-aware' || contract === 'nemo-offline') {
@@ -169,6 +187,9 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
       [1, 2, 3].map((i) => dim(t, i) ?? num(md[`${key}_dim${i}`]) ?? NaN);
     d.cacheChannelDims = dims(cc, 'cache_last_channel');
     d.cacheTimeDims = dims(ct, 'cache_last_time');
+    // [layers, frames, dModel] and [layers, dModel, frames]: the frames are what NeMo leaves symbolic.
+    if (o.lastChannelCacheSize !== undefined) d.cacheChannelDims[1] = o.lastChannelCacheSize;
+    if (o.lastTimeCacheSize !== undefined) d.cacheTimeDims[2] = o.lastTimeCacheSize;
     d.windowSize = o.windowSize ?? num(md.window_size) ?? dim(inp.get('audio_signal'), 2);
     d.chunkShift = o.chunkShift ?? num(md.chunk_shift);
     if (d.chunkShift === undefined && d.windowSize !== undefined && d.subsampling && dim(lp, 1)) {
@@ -195,6 +216,12 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
         'wav2vec2-style CTC on raw audio: offline; run whole utterances (mode offline) or overlapping windows (mode buffered)';
       break;
     default: {
+      if (encoderOut && inp.has('audio_signal') && !logprobsOut) {
+        d.verdict =
+          `an encoder-only export, not a CTC model: output ${encoderOut.name} [batch, d_model, time] holds encoder states (NeMo's default export of an RNNT/TDT or hybrid model, or a transducer encoder.onnx). ` +
+          `For a hybrid RNNT/TDT-CTC model, export its CTC head: model.set_export_config({'decoder_type': 'ctc'}) before model.export() (docs/models.md); a pure RNNT/TDT model has no CTC head to run`;
+        break;
+      }
       const vadLike = inp.has('state') && out.has('stateN') && m.inputs.some((t) => t.name === 'input');
       d.verdict = vadLike
         ? `not a CTC speech recognition model OnnxSTT can run: it looks like a voice activity detector (Silero VAD: input, state${inp.has('sr') ? ', sr' : ''} -> output, stateN)`
@@ -212,13 +239,24 @@ export function detectionProblems(d: Detection, path: string): string[] {
   if (d.contract === 'nemo-cache-aware') {
     if (d.windowSize === undefined || d.chunkShift === undefined) {
       p.push(
-        `${path}: cache-aware model without window_size/chunk_shift metadata: set the OnnxSTT params windowSize and chunkShift`,
+        `${path}: cache-aware model without window_size/chunk_shift metadata: set the OnnxSTT params windowSize and chunkShift ` +
+          `(mel frames, from the encoder's streaming_cfg: windowSize = chunk_size + pre_encode_cache_size, chunkShift = chunk_size; docs/models.md)`,
       );
     } else if (!(d.chunkShift > 0 && d.chunkShift <= d.windowSize)) {
       p.push(`${path}: chunk_shift ${d.chunkShift} must be in 1..window_size (${d.windowSize})`);
     }
-    if ([...(d.cacheChannelDims ?? []), ...(d.cacheTimeDims ?? [])].some((x) => !Number.isFinite(x))) {
-      p.push(`${path}: cache dimensions are symbolic and the cache_last_*_dim1..3 metadata is missing`);
+    const [layers, channelFrames, dModel] = d.cacheChannelDims ?? [];
+    const [timeLayers, timeDModel, timeFrames] = d.cacheTimeDims ?? [];
+    const missing: string[] = [];
+    if (!Number.isFinite(channelFrames)) missing.push("lastChannelCacheSize (the encoder's att_context_size[0])");
+    if (!Number.isFinite(timeFrames)) missing.push('lastTimeCacheSize (the encoder\'s conv_kernel_size - 1)');
+    if (missing.length) {
+      p.push(
+        `${path}: the cache sizes are symbolic and there is no cache_last_*_dim metadata (a model exported straight from NeMo): set the OnnxSTT params ${missing.join(' and ')}, from the model config (model.cfg.encoder; docs/models.md)`,
+      );
+    }
+    if (![layers, dModel, timeLayers, timeDModel].every(Number.isFinite)) {
+      p.push(`${path}: the cache layer count or model width is symbolic and the cache_last_*_dim1..3 metadata is missing`);
     }
     if (!d.names.cacheChannelNext || !d.names.cacheTimeNext) {
       p.push(`${path}: cache-aware inputs but no cache_last_channel_next/cache_last_time_next outputs to feed back`);

@@ -39,6 +39,8 @@ export interface OnnxSttParams {
   chunkShift?: number;
   subsampling?: number;
   blankId?: number;
+  lastChannelCacheSize?: number;
+  lastTimeCacheSize?: number;
   normalize: 'auto' | 'none' | 'per_feature';
   firstWindow: 'auto' | 'zero-pad' | 'first-frame';
   feedCache: boolean;
@@ -91,6 +93,8 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
     chunkShift: p.chunkShift,
     subsampling: p.subsampling,
     blankId: p.blankId,
+    lastChannelCacheSize: p.lastChannelCacheSize,
+    lastTimeCacheSize: p.lastTimeCacheSize,
   });
   const problems = detectionProblems(d, path);
   if (problems.length) throw new Error(problems.join('\n'));
@@ -105,7 +109,7 @@ export async function prepareModel(p: OnnxSttParams, log: Logger = silentLog): P
   log.verbose(
     `OnnxSTT ${path}: contract ${d.contract}${d.overridden ? ' (forced)' : ''}: ${d.reason}; mode ${mode}` +
       (d.contract === 'nemo-cache-aware' ? `, window ${d.windowSize} / shift ${d.chunkShift} frames` : '') +
-      (d.contract !== 'wav2vec2' ? `, normalize ${normalize}` : '') +
+      (d.contract !== 'wav2vec2' ? `, normalize ${normalize}${d.normalizeAssumed && p.normalize === 'auto' ? " (NeMo's default: the model has no normalize_type metadata)" : ''}` : '') +
       `, vocab ${d.vocabSize ?? '?'}, blank ${d.blankId ?? '?'}`,
   );
   const opts = {
@@ -191,10 +195,21 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
       chunkShift: { type: 'integer', minimum: 1, description: 'Cache-aware: frames the window advances (default: metadata chunk_shift).' },
       subsampling: { type: 'integer', minimum: 1, description: 'Encoder subsampling factor (default: metadata subsampling_factor or measured).' },
       blankId: { type: 'integer', minimum: 0, description: 'Blank id (default: last id for NeMo, 0 for wav2vec2).' },
+      lastChannelCacheSize: {
+        type: 'integer',
+        minimum: 1,
+        description: "Cache-aware: attention cache frames, for exports that leave them symbolic (NeMo's own): the encoder's att_context_size[0].",
+      },
+      lastTimeCacheSize: {
+        type: 'integer',
+        minimum: 1,
+        description: "Cache-aware: convolution cache frames, for exports that leave them symbolic: the encoder's conv_kernel_size - 1.",
+      },
       normalize: {
         enum: ['auto', 'none', 'per_feature'],
         default: 'auto',
-        description: 'Offline NeMo models: per_feature normalisation inside OnnxSTT; auto follows metadata normalize_type.',
+        description:
+          "Offline NeMo models: per_feature normalisation inside OnnxSTT; auto follows metadata normalize_type, and per_feature (NeMo's default) when a NeMo offline export has none.",
       },
       firstWindow: {
         enum: ['auto', 'zero-pad', 'first-frame'],
@@ -244,6 +259,10 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
     } catch (e) {
       return (e instanceof Error ? e.message : String(e)).split('\n');
     }
+  },
+  wants: async (p) => {
+    const m = await prepareModel({ ...p, model: resolve(p.model) });
+    return m.input === 'features' && m.detection.nFeatures !== undefined ? { nFeatures: m.detection.nFeatures } : {};
   },
   // Against the upstream node, before running: the input kind and feature count the model takes.
   checkInput: async (p, input) => {

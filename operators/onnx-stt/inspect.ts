@@ -27,6 +27,8 @@ export interface InspectReport {
   vocabSize?: number;
   blankId?: number;
   normalizeType?: string;
+  /** normalizeType is NeMo's default, assumed for want of normalize_type metadata. */
+  normalizeAssumed?: boolean;
   problems: string[];
   /** Not a CTC model but one another operator runs (Silero VAD: VadSegmenter), with its contract. */
   otherContract?: { name: string; operator: string; description: string };
@@ -59,6 +61,7 @@ export async function inspectModelJson(path: string): Promise<InspectReport> {
     vocabSize: d.vocabSize,
     blankId: d.blankId,
     normalizeType: d.normalizeType,
+    normalizeAssumed: d.normalizeAssumed,
     problems: d.contract ? detectionProblems(d, path) : [],
     otherContract:
       !d.contract && sileroContractProblems(loaded.session, path).length === 0
@@ -73,7 +76,7 @@ export async function inspectModelJson(path: string): Promise<InspectReport> {
   };
 }
 
-const shape = (s: Array<number | string>) => `[${s.map((d) => (d === '' ? '?' : d)).join(', ')}]`;
+const shape = (s: Array<number | string>) => `[${s.map((d) => (d === '' || Number.isNaN(d) ? '?' : d)).join(', ')}]`;
 
 export function formatInspectReport(r: InspectReport): string {
   const L: string[] = [];
@@ -97,7 +100,9 @@ export function formatInspectReport(r: InspectReport): string {
     }
     L.push(`subsample  ${r.subsampling ?? '? (measured at run time)'}${r.contract === 'wav2vec2' ? ' samples (20 ms frames)' : ''}`);
     L.push(`vocab      ${r.vocabSize ?? '?'} (blank ${r.blankId ?? '?'})`);
-    if (r.normalizeType !== undefined) L.push(`normalize  ${r.normalizeType || 'NA (none)'}`);
+    if (r.normalizeType !== undefined) {
+      L.push(`normalize  ${r.normalizeType || 'NA (none)'}${r.normalizeAssumed ? " (NeMo's default, assumed: the model has no normalize_type metadata)" : ''}`);
+    }
   }
   L.push(`verdict    ${r.verdict}`);
   for (const p of r.problems) L.push(`problem    ${p}`);

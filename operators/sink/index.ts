@@ -5,8 +5,9 @@
  * graph) get one summary record at their punct.
  *
  * Records:
- * - jsonl: `{streamId, text, isFinal, confidence, utteranceNumber, startMs, endMs, words?}`;
- *   errors `{"kind":"error", streamId, operator, message}`; summaries `{"kind":"end", ...}`.
+ * - jsonl: `{"kind":"transcript", streamId, text, isFinal, confidence, utteranceNumber, startMs, endMs, words?}`;
+ *   errors `{"kind":"error", streamId, operator, message}`; summaries `{"kind":"end", ...}` (every record
+ *   has `kind`; JSON Schema in docs/output-formats.schema.json).
  * - csv: header `kind,streamId,text,isFinal,confidence,utteranceNumber,startMs,endMs`, RFC 4180
  *   quoting, CRLF line ends; errors are rows of kind `error` with the message in `text`.
  * - text: `<streamId> [start-end]: text` (partials, with `textPartials`, marked `(partial)`; on a

@@ -74,7 +74,8 @@ export function transcriptObject(t: TranscriptItem): Record<string, unknown> {
 export function transcriptRecord(t: TranscriptItem, format: LineFormat): string {
   switch (format) {
     case 'jsonl':
-      return JSON.stringify(transcriptObject(t)) + '\n';
+      // `kind` first, as in every JSONL record, so a reader can dispatch on it (docs/output-formats.md).
+      return JSON.stringify({ kind: 'transcript', ...transcriptObject(t) }) + '\n';
     case 'csv':
       return csvRow(['transcript', t.streamId, t.text, t.isFinal, t.confidence, t.utteranceNumber, t.startMs, t.endMs]);
     case 'text':

@@ -8,8 +8,8 @@
  *   npm run sample:onnxstt -- --audio-file call.wav --offline          # whole-utterance path
  *   npm run sample:onnxstt -- --model models/my-nemo-export --chunk-ms 320 --verbose
  *
- * `--audio-file` repeats; each is a WAV file, a folder (its *.wav, sorted) or a glob; bare arguments
- * count as audio files too. `--model` is a model folder (model.onnx + tokens.txt) or a .onnx file
+ * `--audio-file` repeats; each is an audio file (WAV, FLAC, Ogg, Opus, MP3, ...), a folder (its audio files, sorted) or a glob; bare arguments
+ * count as audio files too. `--model` is a model folder (model.onnx or, alone, model.int8.onnx, + tokens.txt) or a .onnx file
  * (tokens.txt beside it); `--model-dir` is its older name. `--offline` runs OnnxSTT with mode offline:
  * on the folder's `model.offline.onnx` (the offline export of the same weights) when there is one,
  * else on the streaming model itself. Exit status: 0 all files transcribed; 1 some file failed (after
@@ -29,8 +29,9 @@ import { progressLine } from './progress.js';
 
 const USAGE = `usage: npm run sample:onnxstt -- [--audio-file FILE|FOLDER ...] [--model DIR|model.onnx] [--format text|jsonl]
                                  [--offline] [--lm] [--beam N] [--parallel N] [--chunk-ms MS] [--partials] [--verbose] [--quiet]
-  --audio-file, -a  WAV file, folder (its *.wav, sorted) or glob; repeat for more (default: samples/audio/*.wav)
-  --model, -m       model folder (model.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
+  --audio-file, -a  audio file (WAV, FLAC, Ogg Vorbis, Opus, MP3; M4A etc. with ffmpeg), folder (its audio files, sorted)
+                    or glob; repeat for more (default: samples/audio/*.wav)
+  --model, -m       model folder (model.onnx or model.int8.onnx, tokens.txt[, model.offline.onnx]) or a .onnx file (alias: --model-dir)
   --format, -f      text (default) or jsonl (any Sink format: csv, srt, vtt, stt-csv)
   --offline         whole-utterance path: OnnxSTT mode offline, on model.offline.onnx when the folder has it
   --lm              beam search with the model folder's word language model (lm.arpa.gz; --beam 16 unless given)
@@ -102,13 +103,16 @@ function chooseModel(given: string | undefined, offline: boolean): ModelChoice {
     return { model: dir, tokens, mode: offline ? 'offline' : 'auto', note: offline ? `${basename(dir)} (mode offline)` : basename(dir) };
   }
   const tokens = join(dir, 'tokens.txt');
-  if (!offline) return { model: join(dir, 'model.onnx'), tokens, mode: 'auto', note: 'model.onnx' };
   // Relative folders are looked up like the graph's asset paths: working directory, then the toolkit's.
+  const has = (file: string) => existsSync(join(dir, file)) || existsSync(join(TOOLKIT_ROOT, dir, file));
+  // sherpa-onnx's int8 folders hold only model.int8.onnx: take it where there is no model.onnx.
+  const main = !has('model.onnx') && has('model.int8.onnx') ? 'model.int8.onnx' : 'model.onnx';
+  if (!offline) return { model: join(dir, main), tokens, mode: 'auto', note: main };
   const offlineModel = join(dir, 'model.offline.onnx');
-  if (existsSync(offlineModel) || existsSync(join(TOOLKIT_ROOT, offlineModel))) {
+  if (has('model.offline.onnx')) {
     return { model: offlineModel, tokens, mode: 'offline', note: 'model.offline.onnx (the offline export, mode offline)' };
   }
-  return { model: join(dir, 'model.onnx'), tokens, mode: 'offline', note: 'model.onnx (no model.offline.onnx in the folder: the streaming model, mode offline)' };
+  return { model: join(dir, main), tokens, mode: 'offline', note: `${main} (no model.offline.onnx in the folder: the streaming model, mode offline)` };
 }
 
 // `npm run` starts scripts in the package folder: relative paths are meant from where npm was run (INIT_CWD).

@@ -157,14 +157,15 @@ export function writeCorpus(dir: string, clip: Float32Array, fixtures: string): 
   add('rifx.wav', Buffer.concat([Buffer.from('RIFX', 'latin1'), wav({}).subarray(4)]), err('rifx.wav', 'big-endian RIFX files are not supported'));
   add('text-renamed.wav', 'This is not audio. It is a note that someone renamed to .wav.\n', err('text-renamed.wav', 'not a RIFF/WAVE file'));
   add('json-renamed.wav', '{"transcript": "not audio"}\n', err('json-renamed.wav', 'not a RIFF/WAVE file (looks like text)'));
-  add('flac-renamed.wav', Buffer.concat([Buffer.from('fLaC', 'latin1'), Buffer.alloc(60)]), err('flac-renamed.wav', 'not a RIFF/WAVE file (looks like FLAC)'));
-  add('ogg-renamed.wav', Buffer.concat([Buffer.from('OggS', 'latin1'), Buffer.alloc(60)]), err('ogg-renamed.wav', 'not a RIFF/WAVE file (looks like Ogg)'));
-  add('id3-mp3-renamed.wav', Buffer.concat([Buffer.from('ID3\x04\0\0\0\0\0\0', 'latin1'), Buffer.alloc(60)]), err('id3-mp3-renamed.wav', 'not a RIFF/WAVE file (looks like MP3)'));
+  // Formats are told by content, not by name: these are read as what they are, and hold no audio.
+  add('flac-renamed.wav', Buffer.concat([Buffer.from('fLaC', 'latin1'), Buffer.alloc(60)]), err('flac-renamed.wav', 'no audio could be decoded: a corrupt, truncated or empty FLAC file'));
+  add('ogg-renamed.wav', Buffer.concat([Buffer.from('OggS', 'latin1'), Buffer.alloc(60)]), err('ogg-renamed.wav', 'not a readable Ogg stream (no Opus, Vorbis, FLAC or Speex header in its first page)'));
+  add('id3-mp3-renamed.wav', Buffer.concat([Buffer.from('ID3\x04\0\0\0\0\0\0', 'latin1'), Buffer.alloc(60)]), err('id3-mp3-renamed.wav', 'no audio could be decoded: a corrupt, truncated or empty MP3 file'));
   add('riff-avi.wav', Buffer.concat([Buffer.from('RIFF\x20\0\0\0AVI LIST', 'latin1'), Buffer.alloc(20)]), err('riff-avi.wav', 'not a RIFF/WAVE file'));
 
   // Not files at all.
   fs.mkdirSync(p('a-directory.wav'));
-  add('a-directory.wav', null, err('a-directory.wav', 'no audio files (.wav, .wave) in folder')); // a folder is expanded; this one holds no audio
+  add('a-directory.wav', null, err('a-directory.wav', 'no audio files (.wav, .wave, .flac, .ogg, .oga, .opus, .mp3, .m4a, .aac, .mp4, .webm, .mka, .aif, .aiff) in folder')); // a folder is expanded; this one holds no audio
   fs.symlinkSync(p('symlink-loop.wav'), p('symlink-loop.wav'));
   add('symlink-loop.wav', null, err('symlink-loop.wav', 'too many levels of symbolic links (a symlink loop?)'));
   fs.symlinkSync(p('nowhere-at-all.wav'), p('broken-symlink.wav'));

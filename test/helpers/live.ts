@@ -20,12 +20,17 @@ const fileTranscripts = new Map<string, Promise<string>>();
 
 /** The final transcript of CLIP by graphs/onnx-stt.yaml (the file graph), computed once per run and model. */
 export function sharedTranscript(modelParams: Record<string, string> = {}): Promise<string> {
-  const key = JSON.stringify(modelParams);
+  return fileTranscript(CLIP, modelParams);
+}
+
+/** The final transcript of `audio` (any file FileSource reads) by the file graph, computed once per run, file and model. */
+export function fileTranscript(audio: string, modelParams: Record<string, string> = {}): Promise<string> {
+  const key = JSON.stringify([audio, modelParams]);
   let cached = fileTranscripts.get(key);
   if (cached) return cached;
   cached = (async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'file-graph-')), 'out.jsonl');
-    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), { registry: OPERATORS, params: { ...modelParams, audio: CLIP, out, format: 'jsonl' } });
+    const plan = await loadGraphFile(join(TOOLKIT_ROOT, 'graphs/onnx-stt.yaml'), { registry: OPERATORS, params: { ...modelParams, audio, out, format: 'jsonl' } });
     const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
     await runPlan(plan, { log: silent });
     return readFileSync(out, 'utf8')

@@ -4,7 +4,8 @@ import { OPERATORS } from '../../operators/index.js';
 import { GraphError } from '../graph/errors.js';
 import { loadGraphFile } from '../graph/load.js';
 import { consoleLogger } from '../operator.js';
-import { resolveAsset } from '../paths.js';
+import { resolveAsset, TOOLKIT_ROOT } from '../paths.js';
+import { join } from 'node:path';
 import { runPlan } from '../runtime/run.js';
 import { errorText } from '../../operators/sink/records.js';
 import { commandExtensions, commandHelp, ownArgsCommands } from './extensions.js';
@@ -22,6 +23,7 @@ Usage:
   streamsx-stt worker [graph.yaml] [--redis redis://127.0.0.1:6379] [--param name=value]...
   streamsx-stt produce [--redis URL] [--wait] <file.wav>...
   streamsx-stt <command> --help
+  streamsx-stt --version
 
 Exit status: 0 success, 1 some stream failed (the others' results are complete), 2 bad usage or graph.`;
 
@@ -42,6 +44,11 @@ const HELP: Record<string, string> = {
 };
 
 class UsageError extends Error {}
+
+/** The installed package's version (package.json beside dist/, wherever the package is installed). */
+function toolkitVersion(): string {
+  return (JSON.parse(readFileSync(join(TOOLKIT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function parseParams(values: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -69,12 +76,17 @@ async function main(argv: string[]): Promise<number> {
       readme: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
       'max-graph-bytes': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
+  if (values.version) {
+    process.stdout.write(`streamsx-stt ${toolkitVersion()}\n`);
+    return 0;
+  }
   if (!command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { LineCounter, isMap, isNode, parseDocument, visit, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isSeq, parseDocument, visit, type Document } from 'yaml';
 import type { OperatorSpec, OutputInfo } from '../operator.js';
 import { describeAjvError, paramValidator } from '../params.js';
 import { resolveAsset } from '../paths.js';
@@ -44,8 +44,35 @@ export async function loadGraphFile(file: string, opts: LoadOptions): Promise<Pl
   const stat = statSync(file);
   if (!stat.isFile()) throw problem('not a regular file');
   const maxBytes = opts.maxBytes ?? 1 << 20;
+  const binary = binaryKind(file);
+  if (binary) throw problem(`not a YAML graph (${binary}); to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=${file}`);
   if (stat.size > maxBytes) throw problem(`graph file is ${stat.size} bytes, over the limit of ${maxBytes} (--max-graph-bytes)`);
   return loadGraph(file, readFileSync(file, 'utf8'), opts);
+}
+
+/**
+ * What a binary file passed as a graph looks like (an easy mistake: `run talk.wav`), from its first
+ * bytes, or undefined for text. YAML is text: a NUL byte or bytes that are not UTF-8 mean binary, and
+ * reporting that in one line beats a YAML parser's complaint about a megabyte of noise.
+ */
+function binaryKind(file: string): string | undefined {
+  const head = Buffer.alloc(8192);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = head.subarray(0, n);
+  const ascii = bytes.toString('latin1', 0, 12);
+  if (/^(RIFF|RF64)....WAVE/s.test(ascii)) return 'a WAV audio file';
+  if (/^(fLaC|OggS|ID3)/.test(ascii) || ascii.slice(4, 8) === 'ftyp') return 'an audio file';
+  if (bytes.includes(0)) return 'a binary file';
+  // A multi-byte character cut at the end of the sample is not a reason to call the file binary.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, Math.max(0, n - 4)));
+  if (text.includes('\uFFFD')) return 'a binary file, not UTF-8 text';
+  return undefined;
 }
 
 export async function loadGraph(file: string, text: string, opts: LoadOptions): Promise<Plan> {
@@ -64,8 +91,16 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
     return new GraphError(problems);
   };
 
+  // A file that is not a graph at all (prose, CSV, a transcript passed by mistake) gets one line, not a
+  // YAML parser's complaints about each of its lines; a .yaml file keeps every syntax error, located.
+  const notAGraph = (what: string) =>
+    new GraphError([{ file, line: 1, col: 1, message: `not a YAML graph (${what}); graphs are .yaml files with name: and nodes:, and to transcribe audio use: streamsx-stt run graphs/onnx-stt.yaml --param audio=<file>` }]);
+  const yamlName = /\.ya?ml$/i.test(file);
+  if (doc.errors.length && !yamlName) throw notAGraph(`not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0]);
   if (problems.length) throw fail();
+  if (doc.contents === null) throw notAGraph('the file is empty');
+  if (!isMap(doc.contents)) throw notAGraph(`its top level is ${isSeq(doc.contents) ? 'a list' : 'plain text'}, not a mapping`);
   // 1e999, .inf and .nan read as Infinity/NaN, which JSON Schema number checks let through.
   visit(doc, {
     Scalar(_key, node) {
@@ -154,11 +189,27 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
       }
     }
   }
+  if (!problems.length && opts.deepChecks !== false) await adaptToConsumers(ordered);
   if (!problems.length && opts.deepChecks !== false) await checkConnections(ordered, graph, reportAt);
   if (problems.length) throw fail();
 
   const consumed = new Set(ordered.flatMap((n) => n.inputs));
   return { name: graph.name, file, nodes: ordered, outputs: ordered.filter((n) => !consumed.has(n.id)).map((n) => n.id) };
+}
+
+/**
+ * Lets a producer fill what the user left open from what its single consumer needs (the MelExtractor
+ * before a 128-mel model makes 128 bins), so a shipped graph fits any model. A consumer that cannot
+ * say (its model fails to load) adapts nothing: `check` and checkConnections report the problem.
+ */
+async function adaptToConsumers(ordered: PlanNode[]): Promise<void> {
+  const byId = new Map(ordered.map((n) => [n.id, n]));
+  for (const node of ordered) {
+    const upstream = node.inputs.length === 1 ? byId.get(node.inputs[0]) : undefined;
+    if (!upstream?.spec.adaptTo || !node.spec.wants) continue;
+    const wants = await Promise.resolve(node.spec.wants(node.params)).catch(() => undefined);
+    if (wants) upstream.params = upstream.spec.adaptTo(upstream.params, wants);
+  }
 }
 
 /**
