@@ -30,9 +30,9 @@ export interface LocalRedis {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server (no persistence) on a free loopback port; resolves once it answers. */
-export async function startRedis(): Promise<LocalRedis> {
-  const port = await freePort();
+/** Starts redis-server (no persistence) on a free loopback port, or on `port` (a restart); resolves once it answers. */
+export async function startRedis(opts: { port?: number } = {}): Promise<LocalRedis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'stt-redis-'));
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { punct, type AudioItem, type StreamItem } from '../toolkit/items.js';
 import type { Logger } from '../toolkit/operator.js';
 import { chunker, type ChunkerParams } from '../operators/chunker/index.js';
+import { Reblocker } from '../operators/chunker/reblock.js';
 
 const warnings: string[] = [];
 const log: Logger = { info: () => {}, verbose: () => {}, warn: (m) => warnings.push(m) };
@@ -98,6 +99,18 @@ describe('Chunker', () => {
     expect(audio.map((a) => a.startSample + a.samples.length)).to.deep.equal([100, 160]);
     expect(audio[1]!.samples[0]).to.equal(100);
     expect(warnings).to.deep.equal(['g: 20 missing sample(s) filled with zeros', 'g: 20 repeated sample(s) dropped']);
+  });
+
+  it('fills a huge gap in chunk-sized steps: the buffer never grows to the gap (issue #16: one hostile start jump)', () => {
+    const r = new Reblocker(1600, 400, 0);
+    expect(r.push(new Float32Array(1600).fill(0.5), 0)).to.have.length(1);
+    const gap = 10_000_000;
+    const chunks = r.push(new Float32Array(800).fill(0.5), 1600 + gap);
+    expect(chunks).to.have.length(gap / 1600);
+    expect(chunks.every((c, k) => c.startSample === 1600 * (k + 1) - 400 && c.samples.length === 2000)).to.equal(true);
+    expect(chunks.slice(1).every((c) => c.samples.every((v) => v === 0))).to.equal(true);
+    expect(r.gapSamples).to.equal(gap);
+    expect((r as unknown as { buf: Float32Array }).buf.length).to.be.at.most(2 * (1600 + 400));
   });
 
   it("gaps: 'restart' ends the chunk before a gap and restarts the grid after it (no zeros, no lookback across)", async () => {

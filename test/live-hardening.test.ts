@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { CLOSE } from '../operators/websocket/index.js';
-import { collect, connect, encodePcm } from './helpers/ws-client.js';
+import { collect, connect, encodePcm, stream } from './helpers/ws-client.js';
 import { expectedFinal, expectHealthy, healthy, startServer, stop, tone, waitUntil } from './helpers/live-harness.js';
 
 const UPGRADE_HEADERS = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
@@ -136,6 +136,23 @@ describe('live server hardening (issue #16)', function () {
       expect(end.droppedPartials as number).to.be.greaterThan(0);
       expect(end.droppedPartials).to.equal(h.server.stats().droppedPartials);
       expect(r.messages.filter((m) => m.type === 'partial').length + (end.droppedPartials as number)).to.equal(200);
+    } finally {
+      await stop(h);
+    }
+  });
+
+  it('f32le samples are made finite and clipped to [-1, 1], as float WAVs are', async () => {
+    const h = await startServer();
+    try {
+      const sent = tone(0.5);
+      const clipped = sent.slice();
+      for (let i = 100, k = 0; i < sent.length; i += 700, k++) {
+        sent[i] = [NaN, Infinity, 1e30, -5][k % 4];
+        clipped[i] = [0, 0, 1, -1][k % 4];
+      }
+      const r = await stream(h.url, sent, { encoding: 'f32le', frameBytes: 6400 });
+      expect(r.code).to.equal(CLOSE.NORMAL);
+      expect(r.messages.find((m) => m.type === 'final')!.text).to.equal(expectedFinal(clipped, 'f32le'));
     } finally {
       await stop(h);
     }

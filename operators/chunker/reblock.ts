@@ -97,8 +97,14 @@ export class Reblocker {
       this.len = 0;
       this.origin = this.bufStart = this.chunkStart = this.expected = startSample;
     } else if (startSample > this.expected) {
+      // In steps of at most one chunk, each cut off as it completes: a gap costs output, never one
+      // allocation of its whole length (sources refuse absurd jumps; graphs built in code may not).
       this.gapSamples += startSample - this.expected;
-      this.append(new Float32Array(startSample - this.expected));
+      const zeros = new Float32Array(Math.min(this.chunk, startSample - this.expected));
+      while (this.expected < startSample) {
+        this.append(zeros.subarray(0, Math.min(zeros.length, startSample - this.expected)));
+        while (this.bufStart + this.len >= this.chunkStart + this.chunk) out.push(this.take(this.chunk));
+      }
     } else if (startSample < this.expected) {
       const skip = Math.min(samples.length, this.expected - startSample);
       this.repeatedSamples += skip;
