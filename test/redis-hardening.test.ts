@@ -7,7 +7,10 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { basename, join } from 'node:path';
-import { collectResults, produceFiles } from '../operators/redis/index.js';
+import { lastValueFrom, of, toArray } from 'rxjs';
+import { collectResults, produceFiles, redisResultSink } from '../operators/redis/index.js';
+import { punct, type StreamItem } from '../toolkit/items.js';
+import { FlowControl } from '../toolkit/runtime/flow.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../bench/redis-local.js';
 import { readWavMono, sharedTranscript, CLIP } from './helpers/live.js';
@@ -137,6 +140,32 @@ describe('Redis workers under attack (issue #16, own redis-server)', function ()
       expect(r.entries, `${s.session}: one final, one end`).to.equal(2);
       if (basename(s.file) === basename(CLIP)) expect(r.finals[0].text).to.equal(clipText);
     }
+  });
+
+  it('a result that Redis at maxmemory refuses is retried, holding the flow, and written once it has room: the worker does not stop', async () => {
+    const prefix = 'sinkoom';
+    await client!.hset(`${prefix}:owner:call`, 'consumer', 'me', 'entry', '0-1');
+    const final: StreamItem = { kind: 'transcript', streamId: 'call', text: 'hello there', isFinal: true, confidence: 1, utteranceNumber: 0, startMs: 0, endMs: 900 };
+    const flow = new FlowControl();
+    const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
+    await client!.config('SET', 'maxmemory', '1');
+    let settled = false;
+    let outcome: Promise<StreamItem[]>;
+    try {
+      outcome = lastValueFrom(of(final, punct('call')).pipe(redisResultSink({ url: redis!.url, prefix, consumer: 'me' }, { flow, log: silent }), toArray()));
+      outcome.then(() => (settled = true), () => (settled = true));
+      await sleep(1500);
+      expect(settled, 'the sink stopped while Redis was full').to.equal(false);
+      expect(flow.pending, 'writes held in the flow control').to.equal(2);
+      expect(await client!.xlen(`${prefix}:results`)).to.equal(0);
+    } finally {
+      await client!.config('SET', 'maxmemory', '0');
+    }
+    await outcome;
+    const results = await collectResults(redis!.url, prefix, ['call'], { timeoutMs: 5000 });
+    expect(results.get('call')!.finals.map((f) => f.text)).to.deep.equal(['hello there']);
+    expect(results.get('call')!.entries).to.equal(2);
+    expect(flow.pending).to.equal(0);
   });
 
   it('Redis restarted without persistence: the worker recreates its group and transcribes a session produced afterwards', async () => {
