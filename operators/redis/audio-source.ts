@@ -13,9 +13,9 @@ import type { StreamItem } from '../../toolkit/items.js';
 import { punct } from '../../toolkit/items.js';
 import type { OperatorContext, SourceSpec } from '../../toolkit/operator.js';
 import { decodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
-import { sanitizeSamples } from '../../toolkit/samples.js';
 import { connect, DEFAULT_REDIS_URL, redisUrlProblem } from './connection.js';
-import { fieldsOf, RedisKeys, samplesOf } from './keys.js';
+import { readAudioEntry } from './audio-entry.js';
+import { fieldsOf, RedisKeys } from './keys.js';
 import { isNoGroup, isOutOfMemory, redisMemory } from './pressure.js';
 import { claimOutcome, claimSession, heartbeat } from './scripts.js';
 
@@ -296,40 +296,24 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
             emit(punct(id));
             break;
           }
-          const audio = audioOf(s, f);
-          if (typeof audio === 'string') {
-            emit({ kind: 'error', streamId: id, operator: ctx.nodeId, message: `session '${id}': audio entry ${s.offset} ${audio}` });
+          const audio = readAudioEntry(f, { defaultRate: s.sampleRate, nextSample: s.nextSample, maxGapSeconds: p.maxGapSeconds });
+          if ('problem' in audio) {
+            emit({ kind: 'error', streamId: id, operator: ctx.nodeId, message: `session '${id}': audio entry ${s.offset} ${audio.problem}` });
             active.delete(id);
             draining.set(id, s);
             emit(punct(id));
             break;
           }
-          emit(audio);
+          if (audio.nonFinite && !s.nonFinite) ctx.log.warn(`${ctx.nodeId}: session '${id}': replaced NaN/Inf sample(s) with 0 (from entry ${s.offset})`);
+          s.nonFinite += audio.nonFinite;
+          s.nextSample = Math.max(s.nextSample ?? 0, audio.startSample + audio.samples.length);
+          emit({ kind: 'audio', streamId: id, samples: audio.samples, sampleRate: audio.sampleRate, startSample: audio.startSample });
           if (p.checkpointEvery > 0 && ++s.sinceCheckpoint >= p.checkpointEvery) {
             s.sinceCheckpoint = 0;
             emit({ kind: 'checkpoint', streamId: id, position: s.offset, seq: ++s.seq, states: {} });
           }
         }
       }
-    };
-
-    /** An audio entry as an audio item, or what is wrong with it (that session's error). */
-    const audioOf = (s: Session, f: Map<string, Buffer>): StreamItem | string => {
-      const bytes = f.get('f32');
-      const startSample = Number(f.get('start')?.toString());
-      if (!bytes || !Number.isInteger(startSample) || startSample < 0) return 'has no f32 samples or no valid start';
-      if (bytes.length % 4 !== 0) return `has ${bytes.length} bytes of f32 samples, not a whole number of float32 samples`;
-      const sampleRate = Number(f.get('rate')?.toString() ?? s.sampleRate);
-      if (s.nextSample !== undefined && startSample - s.nextSample > p.maxGapSeconds * sampleRate) {
-        const gapS = (startSample - s.nextSample) / sampleRate;
-        return `starts at sample ${startSample}, ${+gapS.toFixed(3)} s after the previous entry's end (more than maxGapSeconds, ${p.maxGapSeconds} s)`;
-      }
-      const samples = samplesOf(bytes);
-      const replaced = sanitizeSamples(samples);
-      if (replaced && !s.nonFinite) ctx.log.warn(`${ctx.nodeId}: session '${s.id}': replaced NaN/Inf sample(s) with 0 (from entry ${s.offset})`);
-      s.nonFinite += replaced;
-      s.nextSample = Math.max(s.nextSample ?? 0, startSample + samples.length);
-      return { kind: 'audio', streamId: s.id, samples, sampleRate, startSample };
     };
 
     let beating = false;
