@@ -66,8 +66,8 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
        * Writes run one after another, in item order, each after the previous one succeeded, so no
        * checkpoint is ever stored past a lost result. A write Redis cannot take now (out of memory, a
        * restart, the connection down: pressure.ts) is retried until it can, holding the graph's flow
-       * meanwhile, so the source reads no further; any other failure stops the worker, and its sessions
-       * fail over to their last good checkpoint.
+       * meanwhile, so the source reads no further; any other failure (or any failure once the worker is
+       * stopping) stops the worker, and its sessions fail over to their last good checkpoint.
        */
       const write = (what: string, streamId: string, fn: (r: Redis) => Promise<unknown>) => {
         ctx.flow.hold();
@@ -95,7 +95,9 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
                 }
                 return;
               } catch (e) {
-                if (!isTransient(e)) {
+                // Stopping (SIGTERM) with Redis unable to take writes: give up rather than wait forever; the
+                // sessions fail over to their last good checkpoint.
+                if (!isTransient(e) || ctx.signal?.aborted) {
                   broken = true;
                   dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`));
                   return;
