@@ -27,14 +27,23 @@ function freePort(): Promise<number> {
 export interface LocalRedis {
   url: string;
   port: number;
+  /** Where it keeps its files (the AOF, with `appendonly`). */
+  dir: string;
+  /** SIGKILL, files kept: start it again with the same port and dir to restart it. */
+  kill(): Promise<void>;
+  /** SIGKILL and remove its files. */
   stop(): Promise<void>;
 }
 
-/** Starts redis-server (no persistence) on a free loopback port; resolves once it answers. */
-export async function startRedis(): Promise<LocalRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'stt-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+/**
+ * Starts redis-server on a free loopback port, or on `port` (a restart); resolves once it answers.
+ * No persistence, unless `appendonly` (AOF, fsync on every write: what survives a SIGKILL) in `dir`.
+ */
+export async function startRedis(opts: { port?: number; dir?: string; appendonly?: boolean } = {}): Promise<LocalRedis> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'stt-redis-'));
+  const persistence = opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -53,14 +62,19 @@ export async function startRedis(): Promise<LocalRedis> {
     };
     check();
   });
+  const kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
+    kill,
     stop: async () => {
-      if (proc.exitCode === null) {
-        proc.kill('SIGKILL');
-        await new Promise((r) => proc.once('exit', r));
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -4,7 +4,8 @@
  * The model benches use the bundled model when it is there, else the cache-aware fixture model
  * (test/fixtures/models/cache_aware.onnx), so they are exercised either way. bench:wer runs --quick on the
  * two shipped clips (samples/audio), once as it finds the machine and once with PocketSphinx made
- * unavailable, which must still succeed and say n/a.
+ * unavailable, which must still succeed and say n/a. bench:chaos runs in test/chaos.test.ts, where its
+ * outcome is checked.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';

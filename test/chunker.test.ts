@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { punct, type AudioItem, type StreamItem } from '../toolkit/items.js';
 import type { Logger } from '../toolkit/operator.js';
 import { chunker, type ChunkerParams } from '../operators/chunker/index.js';
+import { Reblocker } from '../operators/chunker/reblock.js';
+import { FlowControl } from '../toolkit/runtime/flow.js';
 
 const warnings: string[] = [];
 const log: Logger = { info: () => {}, verbose: () => {}, warn: (m) => warnings.push(m) };
@@ -98,6 +100,38 @@ describe('Chunker', () => {
     expect(audio.map((a) => a.startSample + a.samples.length)).to.deep.equal([100, 160]);
     expect(audio[1]!.samples[0]).to.equal(100);
     expect(warnings).to.deep.equal(['g: 20 missing sample(s) filled with zeros', 'g: 20 repeated sample(s) dropped']);
+  });
+
+  it('fills a huge gap in chunk-sized steps: the buffer never grows to the gap (issue #16: one hostile start jump)', () => {
+    const r = new Reblocker(1600, 400, 0);
+    expect(r.push(new Float32Array(1600).fill(0.5), 0)).to.have.length(1);
+    const gap = 10_000_000;
+    const chunks = r.push(new Float32Array(800).fill(0.5), 1600 + gap);
+    expect(chunks).to.have.length(gap / 1600);
+    expect(chunks.every((c, k) => c.startSample === 1600 * (k + 1) - 400 && c.samples.length === 2000)).to.equal(true);
+    expect(chunks.slice(1).every((c) => c.samples.every((v) => v === 0))).to.equal(true);
+    expect(r.gapSamples).to.equal(gap);
+    expect((r as unknown as { buf: Float32Array }).buf.length).to.be.at.most(2 * (1600 + 400));
+  });
+
+  it('fills a long gap under flow control: while the stages are full it waits after one step, then goes on in order', async () => {
+    const flow = new FlowControl(4);
+    const input = new Subject<StreamItem>();
+    const out: AudioItem[] = [];
+    let done = false;
+    input.pipe(chunker({ chunkMs: 100 }, { flow })).subscribe({ next: (i) => i.kind === 'audio' && out.push(i), complete: () => (done = true) });
+    flow.hold(4); // the stages downstream are at their high-water mark
+    input.next({ kind: 'audio', streamId: 's', samples: new Float32Array(1600).fill(0.5), sampleRate: 16000, startSample: 0 });
+    input.next({ kind: 'audio', streamId: 's', samples: new Float32Array(1600).fill(0.5), sampleRate: 16000, startSample: 1600 + 16000 * 600 }); // 10 min later
+    input.next(punct('s'));
+    input.complete();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.length).to.equal(1 + 64); // the first block, then one step of the gap
+    flow.release(4);
+    while (!done) await new Promise((r) => setTimeout(r, 5));
+    expect(out.length).to.equal(1 + 6000 + 1);
+    expect(out.every((c, k) => c.startSample === 1600 * k)).to.equal(true);
+    expect(out.at(-1)!.samples.every((v) => v === 0.5)).to.equal(true);
   });
 
   it("gaps: 'restart' ends the chunk before a gap and restarts the grid after it (no zeros, no lookback across)", async () => {

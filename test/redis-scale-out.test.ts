@@ -181,17 +181,18 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
 
   it('fences writes: a worker that lost a session can write neither its results nor its checkpoints', async () => {
     const { writeResult, writeCheckpoint, claimSession, claimOutcome } = await import('../operators/redis/scripts.js');
-    const k = { owner: 'fence:owner:x', seen: 'fence:seen:x', results: 'fence:results', ckpt: 'fence:ckpt:x', sessions: 'fence:sessions' };
+    const k = { owner: 'fence:owner:x', seen: 'fence:seen:x', results: 'fence:results', ckpt: 'fence:ckpt:x', sessions: 'fence:sessions', audio: 'fence:audio:x' };
+    await client!.xadd(k.audio, '*', 'start', 0);
     const entry = (await client!.xadd(k.sessions, '*', 'session', 'x'))!;
-    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions], ['old', entry]))).to.deep.equal({ claimed: true, checkpoint: undefined });
+    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions, k.audio], ['old', entry, 'g']))).to.deep.equal({ claimed: true, checkpoint: undefined });
     expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u0', 'session', 'x', 'type', 'final', 'text', 'a'])).to.equal(1);
     expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u0', 'session', 'x', 'type', 'final', 'text', 'a'])).to.equal(0); // duplicate
-    await claimSession(client!, [k.owner, k.ckpt, k.sessions], ['new', entry]); // taken over
+    await claimSession(client!, [k.owner, k.ckpt, k.sessions, k.audio], ['new', entry, 'g']); // taken over
     expect(await writeResult(client!, [k.owner, k.seen, k.results], ['old', 'u1', 'session', 'x', 'type', 'final', 'text', 'b'])).to.equal(-1);
     expect(await writeCheckpoint(client!, [k.owner, k.ckpt], ['old', 'state'])).to.equal(0);
     expect(await writeCheckpoint(client!, [k.owner, k.ckpt], ['new', 'state'])).to.equal(1);
     expect(await client!.xlen(k.results)).to.equal(1);
-    const again = claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions], ['third', entry]));
+    const again = claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions, k.audio], ['third', entry, 'g']));
     expect(again.claimed && again.checkpoint?.toString()).to.equal('state');
   });
 
@@ -199,13 +200,14 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
     const { claimSession, claimOutcome, completeSession } = await import('../operators/redis/scripts.js');
     const k = { owner: 'race:owner:y', ckpt: 'race:ckpt:y', seen: 'race:seen:y', audio: 'race:audio:y', sessions: 'race:sessions', results: 'race:results' };
     await client!.xgroup('CREATE', k.sessions, 'g', '0', 'MKSTREAM');
+    await client!.xadd(k.audio, '*', 'start', 0);
     const entry = (await client!.xadd(k.sessions, '*', 'session', 'y'))!;
     await client!.xreadgroup('GROUP', 'g', 'a', 'STREAMS', k.sessions, '>');
-    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions], ['a', entry])).claimed).to.equal(true);
+    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions, k.audio], ['a', entry, 'g'])).claimed).to.equal(true);
     // Worker b took the entry over (XAUTOCLAIM) just before a completed the session.
     await client!.xautoclaim(k.sessions, 'g', 'b', 0, '0-0');
     expect(await completeSession(client!, [k.owner, k.ckpt, k.seen, k.audio, k.sessions, k.results], ['a', 'g', 'session', 'y', 'type', 'end'])).to.equal(1);
-    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions], ['b', entry]))).to.deep.equal({ claimed: false });
+    expect(claimOutcome(await claimSession(client!, [k.owner, k.ckpt, k.sessions, k.audio], ['b', entry, 'g']))).to.deep.equal({ claimed: false, duplicate: false });
     expect(await client!.exists(k.owner)).to.equal(0);
     expect(await client!.xlen(k.results)).to.equal(1);
   });

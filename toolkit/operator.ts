@@ -59,6 +59,10 @@ interface SpecBase<P> {
   adaptTo?: (params: P, wants: Partial<Omit<OutputInfo, 'kind' | 'producer'>>) => P;
   /** Params that name files which must exist before the graph runs. */
   pathParams?: string[];
+  /** The files this node will read, resolved as it will resolve them (globs, folders): no node may write one. */
+  readsFiles?: (params: P) => Promise<string[]>;
+  /** The files this node will write: the loader refuses a graph that writes a file it also reads. */
+  writesFiles?: (params: P) => string[];
   /** Typing helper only: never read at run time. */
   readonly __params?: P;
 }

@@ -13,7 +13,10 @@
 import type { AudioItem, UtteranceItem } from '../../toolkit/items.js';
 import { stageFactory, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
-import { Reblocker, type GapPolicy, type LastPolicy, type ReblockerSnapshot } from './reblock.js';
+import { Reblocker, type Chunk, type GapPolicy, type LastPolicy, type ReblockerSnapshot } from './reblock.js';
+
+/** Chunks emitted at once before a gap's filling waits for the graph's flow control. */
+const GAP_STEP = 64;
 
 export interface ChunkerParams {
   chunkMs: number;
@@ -87,12 +90,29 @@ export const Chunker: StageSpec<ChunkerParams> = {
         } else if (a.sampleRate !== state.sampleRate) {
           throw new Error(`sample rate changed within the stream (${state.sampleRate} Hz -> ${a.sampleRate} Hz)`);
         }
-        for (const c of state.reblocker.push(a.samples, a.startSample)) {
+        const chunks = state.reblocker.chunksOf(a.samples, a.startSample);
+        const emitChunk = (c: Chunk) => {
           // A marker at or before the chunk's first sample belongs before it (the start marker after a gap).
           releaseMarkers(state, c.startSample, emit);
           emit({ kind: 'audio', streamId: a.streamId, samples: c.samples, sampleRate: a.sampleRate, startSample: c.startSample });
           releaseMarkers(state, c.startSample + c.samples.length, emit);
+        };
+        // The usual block yields a chunk or two, emitted at once. A long gap (zeros to fill) goes on
+        // under flow control: past GAP_STEP chunks, each next step waits until the stages have room.
+        for (let n = 0; n < GAP_STEP; n++) {
+          const next = chunks.next();
+          if (next.done) return;
+          emitChunk(next.value);
         }
+        return (async () => {
+          for (let n = 0, next = chunks.next(); !next.done; next = chunks.next(), n++) {
+            if (n % GAP_STEP === 0) {
+              await ctx.flow.ready();
+              await new Promise((r) => setImmediate(r)); // timers (heartbeats) and sockets get their turn
+            }
+            emitChunk(next.value);
+          }
+        })();
       },
       onEnd(state, emit) {
         const r = state.reblocker;

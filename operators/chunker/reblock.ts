@@ -90,23 +90,34 @@ export class Reblocker {
 
   /** Adds samples starting at absolute `startSample`; returns the chunks now complete. */
   push(samples: Float32Array, startSample: number): Chunk[] {
-    const out: Chunk[] = [];
+    return [...this.chunksOf(samples, startSample)];
+  }
+
+  /**
+   * The same as `push`, lazily: a gap is filled in steps of at most one chunk, each cut off as it
+   * completes, so a consumer that stops iterating (to wait for the graph's flow control) holds one
+   * chunk, not the gap. The input counts as taken once iteration is complete.
+   */
+  *chunksOf(samples: Float32Array, startSample: number): Generator<Chunk> {
     if (startSample > this.expected && this.gaps === 'restart') {
       const c = this.end(this.last);
-      if (c) out.push(c);
+      if (c) yield c;
       this.len = 0;
       this.origin = this.bufStart = this.chunkStart = this.expected = startSample;
     } else if (startSample > this.expected) {
       this.gapSamples += startSample - this.expected;
-      this.append(new Float32Array(startSample - this.expected));
+      const zeros = new Float32Array(Math.min(this.chunk, startSample - this.expected));
+      while (this.expected < startSample) {
+        this.append(zeros.subarray(0, Math.min(zeros.length, startSample - this.expected)));
+        while (this.bufStart + this.len >= this.chunkStart + this.chunk) yield this.take(this.chunk);
+      }
     } else if (startSample < this.expected) {
       const skip = Math.min(samples.length, this.expected - startSample);
       this.repeatedSamples += skip;
       samples = samples.subarray(skip);
     }
     this.append(samples);
-    while (this.bufStart + this.len >= this.chunkStart + this.chunk) out.push(this.take(this.chunk));
-    return out;
+    while (this.bufStart + this.len >= this.chunkStart + this.chunk) yield this.take(this.chunk);
   }
 
   /** The stream ended: the short last chunk by policy (none when nothing is left). */

@@ -4,6 +4,7 @@
  * finite ones are clipped to [-1, 1].
  */
 import type { WavInfo } from './wav-header.js';
+import { clampUnit } from '../../toolkit/samples.js';
 
 /** G.711 µ-law byte to a sample in [-1, 1). */
 function mulaw(u: number): number {
@@ -54,12 +55,6 @@ function readerFor(info: Pick<WavInfo, 'encoding' | 'bytesPerSample'>): SampleRe
   }
 }
 
-/**
- * Float samples are clipped to [-1, 1], as integer formats are by construction: a float file with huge
- * values (1e30, or a float64 beyond the float32 range, which would become Infinity) must not reach the
- * features as Infinity or NaN.
- */
-const clampUnit = (v: number) => (v > 1 ? 1 : v < -1 ? -1 : v);
 
 export interface Decoder {
   /**

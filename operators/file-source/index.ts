@@ -70,6 +70,7 @@ export const FileSource: SourceSpec<FileSourceParams> = {
     },
     required: ['files'],
   },
+  readsFiles: async (params) => (await inputFiles(params)).filter((e) => !('problem' in e)).map((e) => e.path),
   create: (params, ctx) => readFiles(params, ctx),
 };
 
@@ -137,7 +138,7 @@ function readFiles(params: FileSourceParams, ctx: OperatorContext): Observable<S
 }
 
 async function run(params: FileSourceParams, ctx: OperatorContext, sub: Subscriber<StreamItem>, stop: Stop) {
-  const resolved = await resolveFiles(params.files, params.raw ? [...AUDIO_EXTENSIONS, ...RAW_EXTENSIONS] : AUDIO_EXTENSIONS);
+  const resolved = await inputFiles(params);
   const seen = new Set<string>();
   const entries: FileEntry[] = [];
   for (const e of resolved) {
@@ -184,4 +185,9 @@ async function readOne(entry: FileEntry, params: FileSourceParams, ctx: Operator
     if (!(e instanceof Stopped)) fail(e instanceof WavError ? e.message : describeFsError(e));
   }
   if (!sub.closed) sub.next(punct(file));
+}
+
+/** The files the source will read, in order, as FileEntry (entries that name no file carry their problem). */
+function inputFiles(params: FileSourceParams): Promise<FileEntry[]> {
+  return resolveFiles(params.files, params.raw ? [...AUDIO_EXTENSIONS, ...RAW_EXTENSIONS] : AUDIO_EXTENSIONS);
 }

@@ -14,7 +14,9 @@ import { punct } from '../../toolkit/items.js';
 import type { OperatorContext, SourceSpec } from '../../toolkit/operator.js';
 import { decodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
 import { connect, DEFAULT_REDIS_URL, redisUrlProblem } from './connection.js';
-import { fieldsOf, RedisKeys, samplesOf } from './keys.js';
+import { readAudioEntry } from './audio-entry.js';
+import { fieldsOf, RedisKeys } from './keys.js';
+import { isNoGroup, isOutOfMemory, redisMemory } from './pressure.js';
 import { claimOutcome, claimSession, heartbeat } from './scripts.js';
 
 export interface RedisAudioSourceParams {
@@ -28,6 +30,7 @@ export interface RedisAudioSourceParams {
   blockMs: number;
   idleExitMs: number;
   sessionIdleMs: number;
+  maxGapSeconds: number;
 }
 
 export const redisParamsSchema = {
@@ -52,6 +55,10 @@ interface Session {
   sampleRate: number;
   /** When its last audio entry arrived (or it was claimed). */
   lastEntryAt: number;
+  /** The sample after the last audio entry read (undefined before the first one, and after a restore). */
+  nextSample?: number;
+  /** NaN/Inf samples replaced by 0 so far (warned once per session). */
+  nonFinite: number;
 }
 
 const HAND_BACK_IDLE_MS = 2 ** 31 - 1;
@@ -76,6 +83,12 @@ export const RedisAudioSource: SourceSpec<RedisAudioSourceParams> = {
         minimum: 0,
         default: 600000,
         description: "A session with no new audio for this long (a producer that died without 'end') fails with an error result and is completed; 0: wait forever.",
+      },
+      maxGapSeconds: {
+        type: 'number',
+        minimum: 0,
+        default: 10,
+        description: "An audio entry whose 'start' is more than this past the end of the previous one ends its session with an error (a hostile or broken producer would make the worker fill the gap with silence).",
       },
     },
   },
@@ -122,9 +135,44 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
   let stopTimer = () => {};
   let claimCursor = '0-0';
 
-  try {
+  /** Redis memory is shared by this worker's source and sink (pressure.ts). */
+  const where = `${p.url} ${p.prefix}`;
+  let groupReady = false;
+  let warnedFull = false;
+
+  /** Creates the consumer group (at start, and again when it vanished: NOGROUP). */
+  const ensureGroup = async () => {
     await redis.xgroup('CREATE', keys.sessions, p.group, '0', 'MKSTREAM').catch((e: Error) => {
       if (!/BUSYGROUP/.test(e.message)) throw e;
+    });
+    groupReady = true;
+  };
+
+  /**
+   * The group vanished (Redis restarted without persistence, FLUSHALL, a failover to a replica without
+   * it): recreate it and go on. Sessions whose keys vanished with it cannot be finished by anyone (their
+   * audio is gone too); their state is dropped here.
+   */
+  const recoverGroup = async () => {
+    await ensureGroup();
+    let lost = 0;
+    for (const s of [...active.values(), ...draining.values()]) {
+      if (await redis.exists(keys.owner(s.id))) continue;
+      lost++;
+      if (active.delete(s.id)) emit({ kind: 'restore', streamId: s.id, states: {} });
+      draining.delete(s.id);
+    }
+    ctx.log.warn(
+      `${ctx.nodeId}: Redis ${p.url}: consumer group '${p.group}' on ${keys.sessions} was gone (a restart without persistence, FLUSHALL or a failover?): recreated it` +
+        (lost ? `; ${lost} session(s) in progress lost with Redis' data` : ''),
+    );
+    claimCursor = '0-0';
+  };
+
+  try {
+    await ensureGroup().catch((e: unknown) => {
+      // A Redis at maxmemory refuses even XGROUP CREATE: wait for it in the loop instead of exiting.
+      if (!isOutOfMemory(e)) throw e;
     });
     ctx.log.info(`${ctx.nodeId}: worker '${me}' ready for sessions in ${keys.sessions} on ${p.url}`);
 
@@ -137,11 +185,24 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
         return;
       }
       // Our own entry, idle too long (a Redis outage, a stalled loop) and handed back to us: keep going as we were.
-      if (active.has(id) || draining.has(id)) return;
-      const claimed = claimOutcome(await claimSession(redis, [keys.owner(id), keys.checkpoint(id), keys.sessions], [me, entry]));
-      if (!claimed.claimed) return; // its previous holder completed it just now
+      if ((active.get(id) ?? draining.get(id))?.entry === entry) return;
+      const claimed = claimOutcome(await claimSession(redis, [keys.owner(id), keys.checkpoint(id), keys.sessions, keys.audio(id)], [me, entry, p.group]));
+      if (!claimed.claimed) {
+        // Otherwise its previous holder completed it just now.
+        if (claimed.duplicate) ctx.log.warn(`${ctx.nodeId}: session '${id}' announced again (entry ${entry}) while in progress or after it was done; acknowledged and skipped`);
+        return;
+      }
       const ckpt = claimed.checkpoint;
-      const s: Session = { id, entry, offset: '0-0', seq: 0, sinceCheckpoint: 0, sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000), lastEntryAt: Date.now() };
+      const s: Session = {
+        id,
+        entry,
+        offset: '0-0',
+        seq: 0,
+        sinceCheckpoint: 0,
+        sampleRate: Number(f.get('sampleRate')?.toString() ?? 16000),
+        lastEntryAt: Date.now(),
+        nonFinite: 0,
+      };
       let states: Record<string, Uint8Array> = {};
       if (ckpt) {
         let c;
@@ -165,6 +226,8 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
     const claim = async () => {
       const room = p.maxSessions - active.size;
       if (room <= 0) return;
+      // Redis is full: a new session's results could not be written; let the ones in progress finish first.
+      if (redisMemory.isFull(where)) return;
       // Sessions of workers that stopped renewing their claim come first: they are the oldest.
       // The cursor carries over between polls: XAUTOCLAIM looks at no more than COUNT x 10 pending entries per call.
       const [next, reclaimed] = (await redis.callBuffer('XAUTOCLAIM', keys.sessions, p.group, me, p.failoverMs, claimCursor, 'COUNT', room)) as unknown as [
@@ -233,16 +296,18 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
             emit(punct(id));
             break;
           }
-          const bytes = f.get('f32');
-          const startSample = Number(f.get('start')?.toString());
-          if (!bytes || !Number.isInteger(startSample) || startSample < 0) {
-            emit({ kind: 'error', streamId: id, operator: ctx.nodeId, message: `session '${id}': audio entry ${s.offset} has no f32 samples or no valid start` });
+          const audio = readAudioEntry(f, { defaultRate: s.sampleRate, nextSample: s.nextSample, maxGapSeconds: p.maxGapSeconds });
+          if ('problem' in audio) {
+            emit({ kind: 'error', streamId: id, operator: ctx.nodeId, message: `session '${id}': audio entry ${s.offset} ${audio.problem}` });
             active.delete(id);
             draining.set(id, s);
             emit(punct(id));
             break;
           }
-          emit({ kind: 'audio', streamId: id, samples: samplesOf(bytes), sampleRate: Number(f.get('rate')?.toString() ?? s.sampleRate), startSample });
+          if (audio.nonFinite && !s.nonFinite) ctx.log.warn(`${ctx.nodeId}: session '${id}': replaced NaN/Inf sample(s) with 0 (from entry ${s.offset})`);
+          s.nonFinite += audio.nonFinite;
+          s.nextSample = Math.max(s.nextSample ?? 0, audio.startSample + audio.samples.length);
+          emit({ kind: 'audio', streamId: id, samples: audio.samples, sampleRate: audio.sampleRate, startSample: audio.startSample });
           if (p.checkpointEvery > 0 && ++s.sinceCheckpoint >= p.checkpointEvery) {
             s.sinceCheckpoint = 0;
             emit({ kind: 'checkpoint', streamId: id, position: s.offset, seq: ++s.seq, states: {} });
@@ -264,6 +329,11 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
     while (!stopped()) {
       try {
         const now = Date.now();
+        if (!groupReady || redisMemory.isFull(where)) {
+          // While Redis is full it refuses XGROUP CREATE with OOM: the same call probes for room.
+          await ensureGroup();
+          redisMemory.room(where);
+        }
         if (active.size < p.maxSessions && now - lastClaimTry >= Math.min(100, p.blockMs)) {
           lastClaimTry = now;
           await claim();
@@ -277,8 +347,25 @@ async function run(p: RedisAudioSourceParams, ctx: OperatorContext, emit: (item:
           if (p.idleExitMs > 0 && !draining.size && Date.now() - idleSince >= p.idleExitMs) break;
           await sleep(Math.min(p.blockMs, 100));
         }
+        if (warnedFull && !redisMemory.isFull(where)) {
+          warnedFull = false;
+          ctx.log.info(`${ctx.nodeId}: Redis ${p.url} has room again; taking new sessions`);
+        }
       } catch (e) {
         if (stopped()) break;
+        if (isNoGroup(e)) {
+          await recoverGroup().catch(() => (groupReady = false));
+          continue;
+        }
+        if (isOutOfMemory(e)) {
+          redisMemory.full(where);
+          if (!warnedFull) {
+            warnedFull = true;
+            ctx.log.warn(`${ctx.nodeId}: Redis ${p.url} is out of memory (${(e as Error).message.split('\n')[0]}): taking no new sessions until it has room`);
+          }
+          await sleep(500);
+          continue;
+        }
         if (Date.now() - warnedAt > 5000) {
           warnedAt = Date.now();
           ctx.log.warn(`${ctx.nodeId}: Redis ${p.url}: ${(e as Error).message}; retrying`);

@@ -48,6 +48,7 @@ async function worker(args: string[]): Promise<number> {
   const plan = await loadCommandGraph('worker', positionals[0], 'graphs/redis-worker.yaml', params, 'RedisAudioSource', log);
   if (!plan) return 2;
   const { runPlan } = await import('../../toolkit/runtime/run.js');
+  const { untilSettled } = await import('../../toolkit/cli/settled.js');
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -59,7 +60,7 @@ async function worker(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const started = performance.now();
-    const result = await runPlan(plan, { log, signal: controller.signal });
+    const result = await untilSettled(runPlan(plan, { log, signal: controller.signal }), 'the worker');
     log.info(`worker: ${result.streamsEnded} session(s) done in ${((performance.now() - started) / 1000).toFixed(1)} s, ${result.errors.length} with errors`);
     return 0;
   } catch (e) {

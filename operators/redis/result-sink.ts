@@ -15,6 +15,7 @@ import { transcriptObject } from '../sink/records.js';
 import { consumerName, redisParamsSchema } from './audio-source.js';
 import { connect, redisUrlProblem } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { backoffMs, isOutOfMemory, isTransient, redisMemory } from './pressure.js';
 import { completeSession, writeCheckpoint, writeResult } from './scripts.js';
 
 export interface RedisResultSinkParams {
@@ -57,25 +58,57 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
       let broken = false;
       let warnedUnsupported = false;
 
+      const where = `${p.url} ${p.prefix}`;
+      let stopped = false;
+      let waitingSince = 0;
+
       /**
-       * Writes run one after another, in item order, each after the previous one succeeded: a failed write
-       * (Redis gone past ioredis' retries) stops the worker before any later write, so no checkpoint is ever
-       * stored past a lost result and its sessions fail over to their last good checkpoint.
+       * Writes run one after another, in item order, each after the previous one succeeded, so no
+       * checkpoint is ever stored past a lost result. A write Redis cannot take now (out of memory, a
+       * restart, the connection down: pressure.ts) is retried until it can, holding the graph's flow
+       * meanwhile, so the source reads no further; any other failure (or any failure once the worker is
+       * stopping) stops the worker, and its sessions fail over to their last good checkpoint.
        */
       const write = (what: string, streamId: string, fn: (r: Redis) => Promise<unknown>) => {
         ctx.flow.hold();
         outstanding = outstanding
           .then(async () => {
-            if (broken) return;
-            try {
-              const reply = await fn(await client);
-              if (reply === -1 && !lost.has(streamId)) {
-                lost.add(streamId);
-                ctx.log.warn(`${ctx.nodeId}: session '${streamId}' is owned by another worker now; its results from here are theirs`);
+            for (let attempt = 0; !broken && !stopped; attempt++) {
+              let r: Redis;
+              try {
+                r = await client;
+              } catch (e) {
+                broken = true; // never connected: nothing to retry on
+                dest.error(e);
+                return;
               }
-            } catch (e) {
-              broken = true;
-              dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`));
+              try {
+                const reply = await fn(r);
+                redisMemory.room(where);
+                if (waitingSince) {
+                  ctx.log.info(`${ctx.nodeId}: Redis ${p.url} takes writes again (after ${Date.now() - waitingSince} ms)`);
+                  waitingSince = 0;
+                }
+                if (reply === -1 && !lost.has(streamId)) {
+                  lost.add(streamId);
+                  ctx.log.warn(`${ctx.nodeId}: session '${streamId}' is owned by another worker now; its results from here are theirs`);
+                }
+                return;
+              } catch (e) {
+                // Stopping (SIGTERM) with Redis unable to take writes: give up rather than wait forever; the
+                // sessions fail over to their last good checkpoint.
+                if (!isTransient(e) || ctx.signal?.aborted) {
+                  broken = true;
+                  dest.error(new Error(`${role}: cannot write the ${what} of session '${streamId}': ${(e as Error).message}`));
+                  return;
+                }
+                if (isOutOfMemory(e)) redisMemory.full(where);
+                if (!waitingSince) {
+                  waitingSince = Date.now();
+                  ctx.log.warn(`${ctx.nodeId}: Redis ${p.url} cannot take the ${what} of session '${streamId}' now (${(e as Error).message.split('\n')[0]}); retrying until it can`);
+                }
+                await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+              }
             }
           })
           .finally(() => ctx.flow.release());
@@ -144,6 +177,7 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
         },
       });
       return () => {
+        stopped = true;
         sub.unsubscribe();
         void outstanding.then(() => client.then((r) => r.disconnect(), () => {}));
       };

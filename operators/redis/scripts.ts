@@ -21,22 +21,31 @@ function script(name: string, lua: string, binary = false) {
 }
 
 /**
- * KEYS owner, ckpt, sessions; ARGV consumer, sessions entry id -> [1, checkpoint or ''] claimed, or [0]
- * when the session completed in the meantime (its announcement is gone: its previous holder finished it
- * between our XAUTOCLAIM and this claim), so no owner key is left behind and nothing is written twice.
+ * KEYS owner, ckpt, sessions, audio; ARGV consumer, sessions entry id, group -> [1, checkpoint or '']
+ * claimed; [0] when the session completed in the meantime (its announcement is gone: its previous
+ * holder finished it between our XAUTOCLAIM and this claim), so no owner key is left behind and nothing
+ * is written twice; [2] when this announcement is a duplicate: the session is held under another
+ * announcement, or its audio stream is gone (it was done already). A duplicate is acknowledged and
+ * deleted here, so it never becomes a second session with a second end record.
  */
 export const claimSession = script(
   'sttClaimSession',
   `if #redis.call('XRANGE', KEYS[3], ARGV[2], ARGV[2]) == 0 then return {0} end
+   local holder = redis.call('HGET', KEYS[1], 'entry')
+   if (holder and holder ~= ARGV[2]) or redis.call('EXISTS', KEYS[4]) == 0 then
+     redis.call('XACK', KEYS[3], ARGV[3], ARGV[2])
+     redis.call('XDEL', KEYS[3], ARGV[2])
+     return {2}
+   end
    redis.call('HSET', KEYS[1], 'consumer', ARGV[1], 'entry', ARGV[2])
    return {1, redis.call('GET', KEYS[2]) or ''}`,
   true,
 );
 
-/** What claimSession returned: gone, or claimed with the checkpoint bytes (undefined: none). */
-export function claimOutcome(reply: unknown): { claimed: false } | { claimed: true; checkpoint?: Buffer } {
+/** What claimSession returned: gone, a duplicate announcement (acknowledged), or claimed with the checkpoint bytes (undefined: none). */
+export function claimOutcome(reply: unknown): { claimed: false; duplicate: boolean } | { claimed: true; checkpoint?: Buffer } {
   const [status, ckpt] = reply as [number, Buffer | undefined];
-  if (Number(status) !== 1) return { claimed: false };
+  if (Number(status) !== 1) return { claimed: false, duplicate: Number(status) === 2 };
   return { claimed: true, checkpoint: ckpt && ckpt.length ? ckpt : undefined };
 }
 

@@ -85,6 +85,7 @@ export const Sink: StageSpec<SinkParams> = {
       cueMaxLines: { type: 'integer', minimum: 1, default: 2, description: 'srt/vtt: most lines per cue.' },
     },
   },
+  writesFiles: (params) => (params.file === '-' ? [] : [params.file]),
   create: (params, ctx) => sinkOperator(params, ctx, () => (params.file === '-' ? stdoutOutput() : fileOutput(params.file, params))),
 };
 

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isatty } from 'node:tty';
 
 export interface Output {
   /** True when the destination starts empty (a header is due). */
@@ -29,6 +30,10 @@ function guardStdout(): void {
 }
 
 export function stdoutOutput(): Output {
+  // Redirected to a file or a device (`> out.txt`, `> /dev/full`): write the descriptor directly, as
+  // process.stdout would (synchronously), so that a failed write (a full disk) throws here, where the
+  // Sink makes it its one-line error, instead of surfacing later as an uncaught 'error' event.
+  if (redirectedToFile(1)) return descriptorOutput(1);
   guardStdout();
   return {
     fresh: true,
@@ -63,11 +68,7 @@ export function fileOutput(file: string, opts: FileOutputOptions): Output {
   let open = true;
   return {
     fresh,
-    write: (text) => {
-      const buf = Buffer.from(text, 'utf8');
-      let off = 0;
-      while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-    },
+    write: (text) => writeAll(fd, text),
     sync: () => {
       if (open && opts.fsync) fs.fdatasyncSync(fd);
     },
@@ -77,6 +78,26 @@ export function fileOutput(file: string, opts: FileOutputOptions): Output {
       fs.closeSync(fd);
     },
   };
+}
+
+function redirectedToFile(fd: number): boolean {
+  try {
+    const target = fs.fstatSync(fd);
+    return target.isFile() || (target.isCharacterDevice() && !isatty(fd));
+  } catch {
+    return false; // closed: process.stdout reports it
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
+/** A descriptor this process did not open (stdout): written, never closed. */
+function descriptorOutput(fd: number): Output {
+  return { fresh: true, write: (text) => writeAll(fd, text), sync: () => {}, close: () => {} };
 }
 
 /** The callback form: each formatted record goes to `fn`. */

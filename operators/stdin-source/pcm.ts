@@ -6,6 +6,7 @@
  * (band-limited, bit-identical whatever the read sizes); output is cut into blocks of `blockSamples`.
  */
 import { Resampler } from '../file-source/resampler.js';
+import { clampUnit } from '../../toolkit/samples.js';
 
 export type PcmEncoding = 's16le' | 'f32le';
 
@@ -76,7 +77,8 @@ export class PcmStream {
         sum += s16 ? view.getInt16(at, true) / 32768 : view.getFloat32(at, true);
       }
       const v = sum / ch;
-      out[f] = Number.isFinite(v) ? v : 0;
+      // f32le from a client or a pipe: the same as a float WAV (finite, clipped to [-1, 1]).
+      out[f] = Number.isFinite(v) ? clampUnit(v) : 0;
     }
     return out;
   }

@@ -56,10 +56,29 @@ export const WebSocketSource: SourceSpec<WebSocketSourceParams> = {
         default: [],
         description: "Origin headers allowed (['*'] = any); empty = same host only. Clients that send no Origin (non-browsers) are allowed. Others: 4403.",
       },
+      allowedHosts: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        description:
+          "Host header names served (['*'] = any); empty = localhost and IP literals only (the bound address, 127.0.0.1, [::1]), which stops DNS rebinding. Others: HTTP 403, WebSocket 4403.",
+      },
       token: { type: 'string', default: '', description: "If set, clients must send 'Authorization: Bearer <token>' or '?token=<token>'; otherwise 4401." },
       blockMs: { type: 'number', exclusiveMinimum: 0, maximum: 10000, default: 100, description: 'Audio block size emitted into the graph.' },
       outputRate: { type: 'integer', minimum: 8000, maximum: 192000, default: 16000, description: 'Sample rate of the emitted audio; clients at other rates are resampled.' },
       shutdownGraceSeconds: { type: 'number', minimum: 0, default: 10, description: 'On shutdown, how long open sessions may take to receive their final results.' },
+      maxSendBufferBytes: {
+        type: 'integer',
+        minimum: 1024,
+        default: 1048576,
+        description: 'Results a client may leave unread; beyond it partials are dropped (droppedPartials in end) and a final closes the session with 4007.',
+      },
+      maxPendingConnections: {
+        type: 'integer',
+        minimum: 1,
+        default: 256,
+        description: 'Connections that have not yet sent a complete request (slow headers); one more is closed at once.',
+      },
     },
   },
   create: (params, ctx) =>

@@ -22,13 +22,15 @@ export const CLOSE = {
   PROTOCOL: 4000,
   /** Unsupported audio format in the start message (encoding, sampleRate, channels). */
   UNSUPPORTED_AUDIO: 4001,
+  /** The client did not read its results: more than maxSendBufferBytes unsent when a final was due. */
+  SLOW_CLIENT: 4007,
   /** No message for idleTimeoutSeconds. */
   IDLE: 4008,
   /** The session reached maxSessionSeconds (wall clock or audio); it was finalised first. */
   TOO_LONG: 4009,
   /** Missing or wrong bearer token. */
   UNAUTHORIZED: 4401,
-  /** The Origin header is not allowed. */
+  /** The Origin header (or the Host header: DNS rebinding) is not allowed. */
   FORBIDDEN_ORIGIN: 4403,
   /** maxSessions sessions are already open. */
   BUSY: 4429,

@@ -26,6 +26,7 @@ export async function serve(args: string[], opts: ExtensionOptions): Promise<num
   const plan = await loadCommandGraph('serve', args[0], 'graphs/ws-server.yaml', params, 'WebSocketSource', opts.log);
   if (!plan) return 2;
   const { runPlan } = await import('../../toolkit/runtime/run.js');
+  const { untilSettled } = await import('../../toolkit/cli/settled.js');
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -37,7 +38,7 @@ export async function serve(args: string[], opts: ExtensionOptions): Promise<num
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runPlan(plan, { log: opts.log, signal: controller.signal });
+    const result = await untilSettled(runPlan(plan, { log: opts.log, signal: controller.signal }), 'the server');
     const { getServer } = await import('./registry.js');
     for (const node of plan.nodes) {
       if (node.spec.kind !== 'WebSocketSource') continue;

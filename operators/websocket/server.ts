@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -21,6 +21,7 @@ import { resolveAsset } from '../../toolkit/paths.js';
 import { PcmStream } from '../stdin-source/pcm.js';
 import { CLOSE, ProtocolViolation, parseStart, type Overflow } from './protocol.js';
 import { hasSink, registerServer, unregisterServer } from './registry.js';
+import { hostAllowed, requestTarget } from './request-guard.js';
 
 export interface LiveServerParams {
   server: string;
@@ -34,10 +35,13 @@ export interface LiveServerParams {
   idleTimeoutSeconds: number;
   maxBacklogSeconds: number;
   allowedOrigins: string[];
+  allowedHosts: string[];
   token: string;
   blockMs: number;
   outputRate: number;
   shutdownGraceSeconds: number;
+  maxSendBufferBytes: number;
+  maxPendingConnections: number;
 }
 
 type SessionState = 'waiting' | 'streaming' | 'finalising' | 'aborted' | 'done';
@@ -59,6 +63,8 @@ interface Session {
   /** Finals and words delivered (the end message's summary). */
   finals: number;
   words: number;
+  /** Partial results not sent because the client was not reading (its send buffer was full). */
+  droppedPartials: number;
   /** Close code and reason once the pipeline has finished this stream. */
   endCode: number;
   endReason: string;
@@ -81,7 +87,15 @@ export interface LiveServerStats {
   droppedBlocks: number;
   /** Times a session's socket was paused because its backlog was full (overflow 'pause'). */
   pauses: number;
+  /** Partial results dropped because their client was not reading, all sessions. */
+  droppedPartials: number;
+  /** Sessions closed with 4007 because their client did not read even the final results. */
+  slowClients: number;
+  /** Connections refused because maxPendingConnections had not sent a complete request yet. */
+  pendingRefused: number;
   queuedItems: number;
+  /** Bytes written to sessions' sockets and not yet taken by the clients. */
+  unsentBytes: number;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -94,6 +108,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
+
+/** How long a client may take to send its request headers. */
+const HEADERS_TIMEOUT_MS = 10000;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -111,7 +128,20 @@ export class LiveServer {
   private stopping = false;
   private completed = false;
   private closed = false;
-  private readonly counters = { accepted: 0, refused: 0, completed: 0, aborted: 0, droppedSamples: 0, droppedBlocks: 0, pauses: 0 };
+  private readonly counters = {
+    accepted: 0,
+    refused: 0,
+    completed: 0,
+    aborted: 0,
+    droppedSamples: 0,
+    droppedBlocks: 0,
+    droppedPartials: 0,
+    slowClients: 0,
+    pendingRefused: 0,
+    pauses: 0,
+  };
+  /** Connections that have not yet sent a complete request (slow-header clients hold these). */
+  private readonly pending = new Set<Socket>();
   private readonly blockSamples: number;
   private readonly backlogSamples: number;
   private readonly tokenDigest: Buffer | null;
@@ -127,9 +157,24 @@ export class LiveServer {
     this.blockSamples = Math.max(1, Math.round((params.blockMs * params.outputRate) / 1000));
     this.backlogSamples = Math.round(params.maxBacklogSeconds * params.outputRate);
     this.tokenDigest = params.token ? digest(params.token) : null;
-    this.http = createServer((req, res) => void this.serveHttp(req, res));
+    // A client's request must never end the process: anything thrown while answering one is that request's 500.
+    // Headers trickled in one byte at a time hold a socket: give up on them after 10 s, checked every 2 s
+    // (Node's defaults are 60 s, checked every 30 s).
+    this.http = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 2000 }, (req, res) => {
+      this.pending.delete(req.socket);
+      this.serveHttp(req, res).catch((e: unknown) => this.failedRequest(res, e));
+    });
+    this.http.on('connection', (socket: Socket) => this.admit(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: params.maxFrameBytes, perMessageDeflate: false });
-    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.pending.delete(req.socket);
+      try {
+        this.upgrade(req, socket, head);
+      } catch (e) {
+        this.ctx.log.warn(`${this.ctx.nodeId}: upgrade request failed: ${(e as Error).message}`);
+        socket.destroy();
+      }
+    });
   }
 
   /** Starts listening and registers the server under its name. */
@@ -166,9 +211,13 @@ export class LiveServer {
 
   stats(): LiveServerStats {
     let queuedItems = 0;
-    for (const s of this.sockets) queuedItems += s.queue.length;
+    let unsentBytes = 0;
+    for (const s of this.sockets) {
+      queuedItems += s.queue.length;
+      unsentBytes += s.ws.bufferedAmount;
+    }
     for (const s of this.streams.values()) if (!this.sockets.has(s)) queuedItems += s.queue.length;
-    return { connections: this.sockets.size, streams: this.streams.size, queuedItems, ...this.counters };
+    return { connections: this.sockets.size, streams: this.streams.size, queuedItems, unsentBytes, ...this.counters };
   }
 
   /** Resolves once the server has closed (after shutdown and the last session). */
@@ -208,6 +257,7 @@ export class LiveServer {
         droppedMs: this.ms(s.droppedSamples),
         finals: s.finals,
         words: s.words,
+        droppedPartials: s.droppedPartials,
       });
       this.closeSocket(s, code, s.endReason);
     }
@@ -281,12 +331,31 @@ export class LiveServer {
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
+  /** Refuses a new connection while maxPendingConnections others have not sent a complete request. */
+  private admit(socket: Socket): void {
+    if (this.pending.size >= this.params.maxPendingConnections) {
+      this.counters.pendingRefused++;
+      socket.destroy();
+      return;
+    }
+    this.pending.add(socket);
+    socket.once('close', () => this.pending.delete(socket));
+  }
+
+  private failedRequest(res: ServerResponse, e: unknown): void {
+    this.ctx.log.warn(`${this.ctx.nodeId}: HTTP request failed: ${(e as Error).message}`);
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end();
+  }
+
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const reply = (status: number, body: string | Buffer, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    const url = requestTarget(req.url);
+    if (!url) return reply(400, 'bad request target\n');
+    if (!hostAllowed(req.headers.host, this.params.allowedHosts)) return reply(403, `host ${JSON.stringify(req.headers.host ?? '')} is not allowed (allowedHosts)\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
     if (url.pathname === '/healthz') return reply(200, `${JSON.stringify({ ok: !this.stopping, ...this.stats() })}\n`, 'application/json');
     if (url.pathname === this.params.path) return reply(426, 'this path speaks WebSocket (see docs/live-input.md)\n');
@@ -301,7 +370,11 @@ export class LiveServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
+    if (!url) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (url.pathname !== this.params.path || this.stopping) {
       socket.end(`HTTP/1.1 ${this.stopping ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
@@ -313,6 +386,8 @@ export class LiveServer {
 
   /** The refusals happen after the handshake so that every client (browsers too) sees a close code and reason. */
   private refusal(req: IncomingMessage, url: URL): [number, string] | null {
+    // Before the Origin check: that check trusts the Host header, which a DNS rebinding page controls.
+    if (!hostAllowed(req.headers.host, this.params.allowedHosts)) return [CLOSE.FORBIDDEN_ORIGIN, `host ${JSON.stringify(req.headers.host ?? '')} is not allowed (allowedHosts)`];
     const origin = req.headers.origin;
     const allowed = this.params.allowedOrigins;
     if (origin !== undefined && !allowed.includes('*') && !allowed.includes(origin)) {
@@ -358,6 +433,7 @@ export class LiveServer {
       droppedSamples: 0,
       finals: 0,
       words: 0,
+      droppedPartials: 0,
       endCode: CLOSE.NORMAL,
       endReason: 'end of stream',
       failed: false,
@@ -592,8 +668,38 @@ export class LiveServer {
     this.out.complete();
   }
 
+  /**
+   * Sends unless the client has stopped reading: with more than maxSendBufferBytes already unsent, a
+   * partial is dropped (counted) and anything else (a final, an error, the end) closes the session
+   * with 4007, so that memory held for one client stays bounded.
+   */
   private send(s: Session, message: Record<string, unknown>): void {
-    if (s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
+    if (s.ws.readyState !== WebSocket.OPEN) return;
+    const text = JSON.stringify(message);
+    const unsent = s.ws.bufferedAmount;
+    if (unsent > 0 && unsent + Buffer.byteLength(text) > this.params.maxSendBufferBytes) {
+      if (message.type === 'partial') {
+        s.droppedPartials++;
+        this.counters.droppedPartials++;
+      } else {
+        this.slowClient(s, unsent);
+      }
+      return;
+    }
+    s.ws.send(text);
+  }
+
+  /** The client did not take even its final results: end the session and let its buffers go. */
+  private slowClient(s: Session, unsent: number): void {
+    this.counters.slowClients++;
+    const reason = `client is not reading: ${unsent} bytes of results unsent (maxSendBufferBytes ${this.params.maxSendBufferBytes})`;
+    if (s.state === 'waiting' || s.state === 'streaming') {
+      this.abort(s, CLOSE.SLOW_CLIENT, reason, false);
+      return;
+    }
+    if (s.state === 'finalising') s.state = 'aborted'; // the pipeline finishes the stream; nobody to send it to
+    this.ctx.log.verbose(`${this.ctx.nodeId}: ${s.id} closed: ${reason} (${CLOSE.SLOW_CLIENT})`);
+    this.closeSocket(s, CLOSE.SLOW_CLIENT, reason);
   }
 
   private sendError(s: Session, message: string, code?: number): void {

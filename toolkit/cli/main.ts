@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { runPlan } from '../runtime/run.js';
 import { errorText } from '../../operators/sink/records.js';
 import { commandExtensions, commandHelp, ownArgsCommands } from './extensions.js';
+import { untilSettled } from './settled.js';
 import { operatorsMarkdown, operatorsText, withOperatorsTable } from './operators-table.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -131,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const started = performance.now();
-      const result = await runPlan(plan, { log, signal: controller.signal });
+      const result = await untilSettled(runPlan(plan, { log, signal: controller.signal }), `the run of ${rest[0]}`);
       if (values.metrics) {
         const seconds = (performance.now() - started) / 1000;
         log.info(`metrics: ${result.items} items, ${result.streamsEnded} streams ended, ${result.errors.length} errors, ${seconds.toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);

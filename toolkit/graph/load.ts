@@ -4,7 +4,9 @@ import { LineCounter, isMap, isNode, isSeq, parseDocument, visit, type Document 
 import type { OperatorSpec, OutputInfo } from '../operator.js';
 import { describeAjvError, paramValidator } from '../params.js';
 import { resolveAsset } from '../paths.js';
+import { depthProblem } from './depth.js';
 import { GraphError, type GraphProblem } from './errors.js';
+import { overwrittenInputs } from './overwrite.js';
 import { GRAPH_SCHEMA, type GraphDocument } from './schema.js';
 import { coerceOverride, substitute } from './substitute.js';
 
@@ -177,6 +179,8 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
 
   checkWiring(nodes, graph, reportAt);
   const ordered = topologicalOrder(nodes, graph, reportAt);
+  const tooDeep = problems.length ? undefined : depthProblem(ordered);
+  if (tooDeep) reportAt(['nodes', graph.nodes.findIndex((n) => n.id === tooDeep.nodeId)], tooDeep.message);
 
   if (!problems.length && opts.deepChecks !== false) {
     for (const node of ordered) {
@@ -191,6 +195,9 @@ export async function loadGraph(file: string, text: string, opts: LoadOptions): 
   }
   if (!problems.length && opts.deepChecks !== false) await adaptToConsumers(ordered);
   if (!problems.length && opts.deepChecks !== false) await checkConnections(ordered, graph, reportAt);
+  if (!problems.length) {
+    for (const o of await overwrittenInputs(ordered)) reportAt(['nodes', graph.nodes.findIndex((n) => n.id === o.writer), 'params', 'file'], o.message);
+  }
   if (problems.length) throw fail();
 
   const consumed = new Set(ordered.flatMap((n) => n.inputs));
@@ -259,27 +266,38 @@ function checkWiring(nodes: PlanNode[], graph: GraphDocument, reportAt: (path: P
   }
 }
 
+/**
+ * Inputs before their consumers, in the nodes' own order otherwise. Depth-first with an explicit stack
+ * (a recursive walk overflowed on chains of a few thousand nodes); a cycle is reported with its trail.
+ */
 function topologicalOrder(nodes: PlanNode[], graph: GraphDocument, reportAt: (path: Path, message: string) => void): PlanNode[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const state = new Map<string, 'visiting' | 'done'>();
   const ordered: PlanNode[] = [];
-  const visit = (node: PlanNode, trail: string[]): boolean => {
-    if (state.get(node.id) === 'done') return true;
-    if (state.get(node.id) === 'visiting') {
-      const index = graph.nodes.findIndex((n) => n.id === node.id);
-      reportAt(['nodes', index, 'inputs'], `cycle: ${[...trail.slice(trail.indexOf(node.id)), node.id].join(' -> ')}`);
-      return false;
+  for (const root of nodes) {
+    if (state.has(root.id)) continue;
+    const stack: Array<{ node: PlanNode; next: number }> = [{ node: root, next: 0 }];
+    state.set(root.id, 'visiting');
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.next >= top.node.inputs.length) {
+        state.set(top.node.id, 'done');
+        ordered.push(top.node);
+        stack.pop();
+        continue;
+      }
+      const upstream = byId.get(top.node.inputs[top.next++]);
+      if (!upstream || state.get(upstream.id) === 'done') continue;
+      if (state.get(upstream.id) === 'visiting') {
+        const trail = stack.map((f) => f.node.id);
+        const index = graph.nodes.findIndex((n) => n.id === upstream.id);
+        reportAt(['nodes', index, 'inputs'], `cycle: ${[...trail.slice(trail.indexOf(upstream.id)), upstream.id].join(' -> ')}`);
+        return ordered;
+      }
+      state.set(upstream.id, 'visiting');
+      stack.push({ node: upstream, next: 0 });
     }
-    state.set(node.id, 'visiting');
-    for (const id of node.inputs) {
-      const upstream = byId.get(id);
-      if (upstream && !visit(upstream, [...trail, node.id])) return false;
-    }
-    state.set(node.id, 'done');
-    ordered.push(node);
-    return true;
-  };
-  for (const node of nodes) if (!visit(node, [])) break;
+  }
   return ordered;
 }
 

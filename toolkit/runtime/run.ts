@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { ErrorItem, StreamItem } from '../items.js';
 import { consoleLogger, type Logger, type OperatorContext } from '../operator.js';
 import { buildGraph } from '../graph/build.js';
+import { depthProblem } from '../graph/depth.js';
 import type { Plan } from '../graph/load.js';
 import { FlowControl } from './flow.js';
 
@@ -22,6 +23,9 @@ export interface RunOptions {
 
 /** Runs a plan to completion. Stream errors are collected, never thrown: other streams go on. */
 export function runPlan(plan: Plan, opts: RunOptions = {}): Promise<RunResult> {
+  // Plans built in code skip the loader: refuse here too what would overflow the stack.
+  const tooDeep = depthProblem(plan.nodes);
+  if (tooDeep) return Promise.reject(new Error(`${plan.file}: ${tooDeep.message}`));
   const log = opts.log ?? consoleLogger(false);
   const flow = new FlowControl();
   const context = (nodeId: string): OperatorContext => ({ nodeId, log, flow, signal: opts.signal });
