@@ -81,6 +81,8 @@ def metadata(m, st, offline=False):
         "sample_rate": "16000",
         "version": "1",
         "step": str(st.get("step", 0)),
+        # v2 continued v1's weights (19,286 steps) on new data with a fresh step counter
+        "model_release": "2 (v1 weights, step 19286, then v2 data; step counts from the v2 start)",
         "comment": ("streamsx-stt small cache-aware streaming char CTC (FastConformer-style, chunked attention, "
                     "causal conv). Features: NeMo log-mel, unnormalised. Trained by the project, see README.md."),
     }
