@@ -172,6 +172,7 @@ def greedy(lp, n):
 @torch.no_grad()
 def evaluate_dev(model, dev):
     model.eval()
+    device = next(model.parameters()).device
     res = {}
     for src in sorted(set(d[0] for d in dev)):
         items = [d[1:] for d in dev if d[0] == src]
@@ -179,7 +180,8 @@ def evaluate_dev(model, dev):
         for p in range(0, len(items), 16):
             sel = list(range(p, min(p + 16, len(items))))
             feats, lens, _, _ = collate(items, sel)
-            lp, el = model(feats, lens)
+            lp, el = model(feats.to(device), lens.to(device))
+            lp, el = lp.cpu(), el.cpu()
             for j, i in enumerate(sel):
                 hyp = greedy(lp[j], int(el[j]))
                 ref = ids_to_text(items[i][3])
@@ -217,6 +219,7 @@ def main():
     ap.add_argument("--sources", default="synth:1,so762_train:3",
                     help="source:weight list of DATA subfolders (weight 0: dev only)")
     ap.add_argument("--mel-warp", type=float, default=0.0, help="VTLP-style mel-axis warping, e.g. 0.1 (0: off)")
+    ap.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu or cuda")
     ap.add_argument("--init", default="", help="weights to start from when there is no last.pt")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.run, "ckpt"), exist_ok=True)
@@ -229,11 +232,14 @@ def main():
     data.scan()
     log(args.run, f"data: {len(data.train)} train items (weighted), dev {len(data.dev)}, hours {data.hours}")
 
-    state = torch.load(ckpt_path, map_location="cpu") if os.path.exists(ckpt_path) else None
+    state = torch.load(ckpt_path, map_location="cpu") if os.path.exists(ckpt_path) else None  # any device
     if state is None and args.init:
         init = torch.load(args.init, map_location="cpu")
         state = {"model": init["model"], "cfg": init["cfg"]}
-    model = build(state["cfg"] if state else None)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    model = build(state["cfg"] if state else None).to(device)
+    # The optimizer is built on the moved parameters: load_state_dict then casts its state to their device.
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=1e-2)
     step, trained_s, seen_s = 0, 0.0, 0.0
     if state is not None:
@@ -244,7 +250,7 @@ def main():
             rng.setstate(state["rng"])
             g.set_state(state["g"])
         log(args.run, f"resumed at step {step}")
-    log(args.run, f"params {sum(p.numel() for p in model.parameters())} cfg {config_dict(model)}")
+    log(args.run, f"params {sum(p.numel() for p in model.parameters())} cfg {config_dict(model)} device {device}")
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True, reduction="sum")
 
     def save():
@@ -274,8 +280,9 @@ def main():
                 feats = mel_warp(feats, lens, g, args.mel_warp)
             if step >= args.specaug_from:
                 feats = spec_augment(feats, lens, g)
-            lp, el = model(feats, lens)
-            loss = ctc(lp.transpose(0, 1), tg, el, tl) / float(tl.sum())
+            lp, el = model(feats.to(device), lens.to(device))
+            # CTC on the CPU tensors' device too: targets are small, and cuDNN's CTC has extra limits
+            loss = ctc(lp.transpose(0, 1), tg.to(device), el, tl.to(device)) / float(tl.sum())
             for pg in opt.param_groups:
                 pg["lr"] = lr_at(step + 1, args.lr, args.warmup, args.anneal_start, args.anneal_steps)
             opt.zero_grad()
