@@ -397,7 +397,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         const model = await ready;
         resumed(st, model);
         if (!st.stream) return;
-        await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
+        await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit), true);
       },
       release(st) {
         st.dead = true;
