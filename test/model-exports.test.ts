@@ -16,10 +16,10 @@ import { runPlan } from '../toolkit/runtime/run.js';
 import { punct } from '../toolkit/items.js';
 import { onnxStt, prepareModel, OnnxSTT, type OnnxSttParams } from '../operators/onnx-stt/index.js';
 import { ctcDecoder } from '../operators/ctc-decoder/index.js';
-import type { LogprobsItem, TranscriptItem } from '../toolkit/items.js';
+import type { LogprobsItem, TranscriptItem, UtteranceItem } from '../toolkit/items.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { validateParams } from '../toolkit/params.js';
-import { featureItems, FIXTURES, framesOf, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
+import { featureItems, FIXTURES, framesOf, interleave, loadRef, maxAbsDiff, runStage } from './helpers/stt-fixtures.js';
 
 const RAW_STREAMING = `${FIXTURES}/nemo_raw_streaming.onnx`;
 const RAW_OFFLINE = `${FIXTURES}/nemo_raw_offline.onnx`;
@@ -166,5 +166,87 @@ nodes:
       const finals = out.filter((i): i is TranscriptItem => i.kind === 'transcript' && i.isFinal);
       expect(finals.map((f) => f.text)).to.deep.equal(['the quick brown fox jumps']);
     });
+  });
+});
+
+/**
+ * NeMo's own streaming loop (make_nemo_signature_fixtures.py nemo_stream: CacheAwareStreamingAudioBuffer
+ * and conformer_stream_step, in PyTorch) is the reference: the raw NeMo export (a dynamic time axis, no
+ * in-chunk padding mask) must be fed its last window unpadded to match it, and the sherpa-metadata export
+ * of the same weights (a fixed window, padding masked) matches it zero-padded. Feature lengths: 150 (a
+ * partial last frame), 146 (a tail of 2 new frames, which NeMo skips), 37, and 3 (a lone first chunk).
+ */
+describe("NeMo's streaming loop as the reference (nemo_streaming.ref)", function () {
+  this.timeout(30000);
+  const ref = loadRef('nemo_streaming');
+  const feats = ref.arrays.features.data;
+  const LENGTHS = [150, 146, 37, 3];
+  const PARTIAL = [150, 37, 3];
+  const sizes = { subsampling: 4, windowSize: 20, chunkShift: 16, lastChannelCacheSize: 8, lastTimeCacheSize: 4 };
+  const first = (n: number) => feats.subarray(0, n * 80);
+
+  it('the fixtures exercise the last window: zero-padding it changes the raw export\'s frames (> 0.1)', () => {
+    for (const n of PARTIAL) expect(maxAbsDiff(ref.arrays[`padded_${n}`].data, ref.arrays[`logprobs_${n}`].data), `n=${n}`).to.be.above(0.1);
+    // NeMo skips the 2-frame tail of 146: one frame fewer than ceil(146 / 4).
+    expect(ref.arrays.logprobs_146.shape[0]).to.equal(36);
+  });
+
+  it('inspect: the raw export has a dynamic time axis (last window unpadded), the sherpa one a fixed one', async () => {
+    expect((await inspectModelJson(RAW_STREAMING)).dynamicWindow).to.equal(true);
+    expect(await inspectModel(RAW_STREAMING)).to.include('last       unpadded, its true length (dynamic time axis, as NeMo streams it)');
+    expect((await inspectModelJson(`${FIXTURES}/cache_aware.onnx`)).dynamicWindow).to.equal(false);
+    expect(await inspectModel(`${FIXTURES}/cache_aware.onnx`)).to.include('last       zero-padded to the window, given its true length (fixed time axis)');
+  });
+
+  const cases: Array<[string, Partial<OnnxSttParams>]> = [
+    ['raw NeMo export, main thread', { model: RAW_STREAMING, ...sizes }],
+    ['raw NeMo export, worker thread', { model: RAW_STREAMING, ...sizes, inferenceThread: 'worker' }],
+    ['sherpa-onnx export (fixed window), main thread', { model: `${FIXTURES}/cache_aware.onnx` }],
+    ['sherpa-onnx export (fixed window), worker thread', { model: `${FIXTURES}/cache_aware.onnx`, inferenceThread: 'worker' }],
+  ];
+  for (const [name, p] of cases) {
+    it(`${name}: every length's log-probs equal the NeMo loop's within 1e-4, frame for frame`, async () => {
+      let worst = 0;
+      for (const n of LENGTHS) {
+        const out = await runStage(onnxStt(p), [...featureItems('s', first(n), 80, [7, 13]), punct('s')]);
+        const got = framesOf(out, 's');
+        const want = ref.arrays[`logprobs_${n}`];
+        expect(got.nFrames, `n=${n}`).to.equal(want.shape[0]);
+        const diff = maxAbsDiff(got.data, want.data);
+        expect(diff, `n=${n}`).to.be.below(TOL);
+        worst = Math.max(worst, diff);
+      }
+      console.log(`      ${name} vs the NeMo loop: max |diff| ${worst.toExponential(2)}`);
+    });
+  }
+
+  it('raw NeMo export, streams of different lengths batched together (maxBatch 4): each equals its reference', async () => {
+    for (const inferenceThread of ['main', 'worker'] as const) {
+      const streams = LENGTHS.map((n, i) => featureItems(`b${i}`, first(n), 80, [16]));
+      const out = await runStage(onnxStt({ model: RAW_STREAMING, ...sizes, maxBatch: 4, inferenceThread }), [
+        ...interleave(streams),
+        ...LENGTHS.map((_, i) => punct(`b${i}`)),
+      ]);
+      LENGTHS.forEach((n, i) => {
+        const got = framesOf(out, `b${i}`);
+        expect(got.nFrames, `${inferenceThread} n=${n}`).to.equal(ref.arrays[`logprobs_${n}`].shape[0]);
+        expect(maxAbsDiff(got.data, ref.arrays[`logprobs_${n}`].data), `${inferenceThread} n=${n}`).to.be.below(TOL);
+      });
+    }
+  });
+
+  it("at an utterance marker (the stream goes on) the short tail still runs: frames stay contiguous, the next segment starts at its own time", async () => {
+    const n = 146;
+    const end: UtteranceItem = { kind: 'utterance', streamId: 'u', event: 'end', utteranceNumber: 1, sampleIndex: n * 160, sampleRate: 16000, startMs: 0, endMs: n * 10 };
+    const second = featureItems('u', first(37), 80, [13]).map((f) => ({ ...f, startFrame: f.startFrame + 148 }));
+    const out = await runStage(onnxStt({ model: RAW_STREAMING, ...sizes }), [...featureItems('u', first(n), 80, [16]), end, ...second, punct('u')]);
+    // framesOf checks the frame numbers are contiguous across the marker: the first segment's 37 frames
+    // (its 2-frame tail run, as the stream goes on) end where the second starts, at frame 148 / 4 = 37.
+    const all = framesOf(out, 'u');
+    expect(all.nFrames).to.equal(37 + 10);
+    const V = 29;
+    // NeMo's 146-frame stream (36 frames) is the first segment's start; the second segment, on fresh caches, is NeMo's 37-frame stream.
+    expect(maxAbsDiff(all.data.subarray(0, 36 * V), ref.arrays.logprobs_146.data)).to.be.below(TOL);
+    expect(maxAbsDiff(all.data.subarray(37 * V), ref.arrays.logprobs_37.data)).to.be.below(TOL);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Cross-stream batching of equal-shaped model steps (cache-aware windows): steps of different streams
- * that are ready together are concatenated along the batch dimension (dim 0) into one `session.run`,
+ * that are ready together and have the same input shapes (a dynamic model's unpadded last window is
+ * shorter) are concatenated along the batch dimension (dim 0) into one `session.run`,
  * and the outputs are split back per stream (as views into the batch's output buffers: no copy).
  *
  * When a batch runs:
@@ -114,8 +115,11 @@ export class Batcher {
       clearImmediate(this.timer as ReturnType<typeof setImmediate>);
       this.timer = undefined;
     }
-    const batch = this.queue.splice(0, this.maxBatch);
-    if (!batch.length) return;
+    if (!this.queue.length) return;
+    // The oldest step and the steps of its shape (others wait for the next run, in their order).
+    const key = shapeKey(this.queue[0].feeds);
+    const batch: Request[] = [];
+    this.queue = this.queue.filter((r) => !(batch.length < this.maxBatch && shapeKey(r.feeds) === key && batch.push(r)));
     const n = batch.length;
     this.count(n);
     let feeds: Feeds;
@@ -189,4 +193,11 @@ function concatFeeds(all: Feeds[], buffers: Map<string, Float32Array | BigInt64A
     }
   }
   return out;
+}
+
+/** The input shapes of a step: steps batch together only when they are equal. */
+function shapeKey(feeds: Feeds): string {
+  let key = '';
+  for (const name in feeds) key += `${name}:${feeds[name].dims.join('x')};`;
+  return key;
 }

@@ -7,8 +7,8 @@
  * `snapshot` wait for the steps already sent.
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
-import { toFeatureMajorInto, type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
-import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
+import { type ContractOptions, type ContractStream, type EmitFrames } from './contract.js';
+import { checkFeatures, endsWithWindow, feedWindows, stepSubsampling, windowBuffer, windowInput, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import type { WorkerSession } from './worker/worker-session.js';
 import type { StepResult } from './worker/protocol.js';
 
@@ -25,6 +25,8 @@ export interface HostedStreamOptions {
   shift: number;
   /** Zero frames before the first window (NeMo), 0 to start at the first real frame. */
   zeroPadFrames: number;
+  /** The model's time axis is dynamic: a short last window is sent unpadded (windowInput). */
+  dynamicWindow: boolean;
 }
 
 export function openHostedStream(h: HostedStreamOptions, streamId: string, from?: CacheAwareSnapshot): ContractStream {
@@ -42,13 +44,18 @@ export function openHostedStream(h: HostedStreamOptions, streamId: string, from?
 
   const send = (length: number, emit: EmitFrames) => {
     // A fresh window per step: it is transferred to the worker.
-    const window = toFeatureMajorInto(new Float32Array(nFeat * W), buf.data, Math.min(length, buf.length), nFeat, W);
+    const { data: window, frames } = windowInput(buf, length, nFeat, W, h.dynamicWindow);
     const shiftMs = inShiftMs;
     const done = session.step(sid, window, length).then(
       (r: StepResult) => {
         if (released || failure !== undefined) return;
-        if (!subsampling) subsampling = Math.max(1, Math.round(S / Math.max(1, r.tOut)));
-        if (r.valid > 0) emit({ data: r.logprobs, nFrames: r.valid, vocabSize: r.vocab, frameShiftMs: shiftMs * subsampling });
+        let sub = subsampling;
+        if (!sub) {
+          const seen = stepSubsampling(frames, length, W, S, r.tOut);
+          sub = seen.value;
+          if (seen.sure) subsampling = sub;
+        }
+        if (r.valid > 0) emit({ data: r.logprobs, nFrames: r.valid, vocabSize: r.vocab, frameShiftMs: shiftMs * sub });
       },
       (e: unknown) => {
         if (!released) failure ??= e;
@@ -78,8 +85,11 @@ export function openHostedStream(h: HostedStreamOptions, streamId: string, from?
         return !released;
       });
     },
-    async end(emit) {
-      if (!released && buf.length > ctxFrames) send(buf.length, emit);
+    async end(emit, streamEnd = false) {
+      // At the stream's end the steps in flight settle first: the first of them tells the subsampling
+      // the tail is judged by (endsWithWindow).
+      if (streamEnd && subsampling === undefined) await drain();
+      if (!released && endsWithWindow(buf, ctxFrames, h.zeroPadFrames, subsampling, streamEnd)) send(buf.length, emit);
       buf.length = 0;
       await drain();
     },

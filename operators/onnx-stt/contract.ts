@@ -26,7 +26,11 @@ export type EmitFrames = (out: FramesOut) => void;
 
 export interface ContractStream {
   push(item: FeaturesItem | AudioItem, emit: EmitFrames): Promise<void>;
-  end(emit: EmitFrames): Promise<void>;
+  /**
+   * Runs what the stream still holds. `streamEnd`: the stream's real end (OnnxSTT's onEnd), not the end of
+   * a segment at an utterance marker; a contract may skip a tail there that NeMo's own loop skips.
+   */
+  end(emit: EmitFrames, streamEnd?: boolean): Promise<void>;
   /** Frees buffers and caches; the stream must not be used afterwards. */
   release(): void;
   /**

@@ -55,6 +55,12 @@ export interface Detection {
   normalizeType?: string;
   /** normalizeType is NeMo's default (per_feature), taken because the model has no normalize_type metadata. */
   normalizeAssumed?: boolean;
+  /**
+   * Cache-aware: the audio_signal time axis is symbolic (every export NeMo itself writes), so the last
+   * window is fed as NeMo's streaming buffer cuts it, unpadded with its true length; false when the axis
+   * is fixed (sherpa-onnx-style exports with a fixed window): the last window is zero-padded to it.
+   */
+  dynamicWindow?: boolean;
   /** Cache-aware: metadata `first_window` ("prepend N zero frames" / "first-frame"), if any. */
   firstWindow?: string;
   names: {
@@ -191,6 +197,7 @@ export function detectContract(m: ModelDescription, o: DetectOverrides = {}): De
     if (o.lastChannelCacheSize !== undefined) d.cacheChannelDims[1] = o.lastChannelCacheSize;
     if (o.lastTimeCacheSize !== undefined) d.cacheTimeDims[2] = o.lastTimeCacheSize;
     d.windowSize = o.windowSize ?? num(md.window_size) ?? dim(inp.get('audio_signal'), 2);
+    d.dynamicWindow = dim(inp.get(names.signal), 2) === undefined;
     d.chunkShift = o.chunkShift ?? num(md.chunk_shift);
     if (d.chunkShift === undefined && d.windowSize !== undefined && d.subsampling && dim(lp, 1)) {
       d.chunkShift = dim(lp, 1)! * d.subsampling;

@@ -3,7 +3,7 @@
  *
  * One shared InferenceSession per model file; per-stream state (window buffer, model caches) lives in
  * a per-`streamId` map and is freed at the stream's punctuation. Utterance markers (VadSegmenter) end a
- * segment as the stream's end would (the last window zero-padded with its true length, or the whole
+ * segment as the stream's end would (the last window with its true length, or the whole
  * utterance for the offline contracts), go out after its log-probs, and the next segment starts with
  * fresh state (zero caches); log-prob frame indices keep the stream's timing across segments. The model contract (NeMo cache-aware
  * streaming, NeMo offline, wav2vec2) is detected from the model (detect.ts) and can be forced by params.
@@ -397,7 +397,7 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
         const model = await ready;
         resumed(st, model);
         if (!st.stream) return;
-        await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit));
+        await st.stream.end((out) => emitFrames(st, out, model.blankFor(out.vocabSize), emit), true);
       },
       release(st) {
         st.dead = true;

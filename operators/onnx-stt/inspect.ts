@@ -21,6 +21,8 @@ export interface InspectReport {
   nFeatures?: number;
   windowSize?: number;
   chunkShift?: number;
+  /** Cache-aware: the time axis of audio_signal is dynamic, so the last window is fed unpadded. */
+  dynamicWindow?: boolean;
   subsampling?: number;
   cacheChannelDims?: number[];
   cacheTimeDims?: number[];
@@ -55,6 +57,7 @@ export async function inspectModelJson(path: string): Promise<InspectReport> {
     nFeatures: d.nFeatures,
     windowSize: d.windowSize,
     chunkShift: d.chunkShift,
+    dynamicWindow: d.dynamicWindow,
     subsampling: d.subsampling,
     cacheChannelDims: d.cacheChannelDims,
     cacheTimeDims: d.cacheTimeDims,
@@ -96,6 +99,11 @@ export function formatInspectReport(r: InspectReport): string {
     L.push(`input      ${r.input === 'audio' ? 'raw 16 kHz audio' : `${r.nFeatures} mel features per frame`}`);
     if (r.contract === 'nemo-cache-aware') {
       L.push(`window     ${r.windowSize ?? '?'} frames, shift ${r.chunkShift ?? '?'} frames`);
+      L.push(
+        r.dynamicWindow
+          ? 'last       unpadded, its true length (dynamic time axis, as NeMo streams it)'
+          : 'last       zero-padded to the window, given its true length (fixed time axis)',
+      );
       L.push(`caches     cache_last_channel ${shape(['B', ...(r.cacheChannelDims ?? [])])}, cache_last_time ${shape(['B', ...(r.cacheTimeDims ?? [])])}`);
     }
     L.push(`subsample  ${r.subsampling ?? '? (measured at run time)'}${r.contract === 'wav2vec2' ? ' samples (20 ms frames)' : ''}`);

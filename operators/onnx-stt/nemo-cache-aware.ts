@@ -3,14 +3,15 @@
  *
  * Per stream: a window buffer of `window_size` mel frames advancing by `chunk_shift`; the first window is
  * preceded by (window - shift) zero frames (NeMo; `firstWindow: first-frame` starts at real frame 0
- * instead); the last window is zero-padded and given its true `length`, and the outputs beyond
- * `encoded_lengths` are dropped. Caches start at zero with length 0 and the `*_next` outputs become the
+ * instead); the last window is given its true `length`, unpadded when the model's time axis is dynamic
+ * (NeMo's own exports) and zero-padded to the window when it is fixed, and the outputs beyond
+ * `encoded_lengths` are dropped; at the stream's end a tail NeMo's streaming buffer skips is not run
+ * (endsWithWindow). Caches start at zero with length 0 and the `*_next` outputs become the
  * next step's inputs, `cache_last_channel_len` included.
  */
 import type { AudioItem, FeaturesItem } from '../../toolkit/items.js';
 import {
   scalarOf,
-  toFeatureMajorInto,
   type ContractModel,
   type ContractOptions,
   type ContractStream,
@@ -18,7 +19,7 @@ import {
 } from './contract.js';
 import { Batcher } from './batcher.js';
 import { openHostedStream } from './cache-aware-hosted.js';
-import { checkFeatures, feedWindows, windowBuffer, type CacheAwareSnapshot } from './cache-aware-windows.js';
+import { checkFeatures, endsWithWindow, feedWindows, stepSubsampling, windowBuffer, windowInput, type CacheAwareSnapshot } from './cache-aware-windows.js';
 import { Tensor } from './session.js';
 import { WorkerSession } from './worker/worker-session.js';
 
@@ -29,6 +30,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
   const S = d.chunkShift!;
   const ctxFrames = W - S;
   const nFeat = d.nFeatures!;
+  const dynamic = d.dynamicWindow === true;
   const [cl, cf, cd] = d.cacheChannelDims!;
   const [tl, td, tk] = d.cacheTimeDims!;
   const channelSize = cl * cf * cd;
@@ -78,7 +80,7 @@ export function createCacheAware(o: ContractOptions): ContractModel {
       maxWaitMs: o.maxWaitMs,
       feedCache: o.feedCache,
     });
-    const hosted = { session, cfg, o, nFeat, window: W, shift: S, zeroPadFrames: zeroPad ? ctxFrames : 0 };
+    const hosted = { session, cfg, o, nFeat, window: W, shift: S, zeroPadFrames: zeroPad ? ctxFrames : 0, dynamicWindow: dynamic };
     return {
       contract: 'nemo-cache-aware',
       stats: session.streamStats,
@@ -111,10 +113,10 @@ export function createCacheAware(o: ContractOptions): ContractModel {
     let released = false;
 
     const run = async (length: number, emit: EmitFrames) => {
-      toFeatureMajorInto(window, buf.data, Math.min(length, buf.length), nFeat, W);
+      const input = windowInput(buf, length, nFeat, W, dynamic, window);
       cacheLenBuf[0] = BigInt(cacheLen);
       const feeds: Record<string, InstanceType<typeof Tensor>> = {
-        [n.signal]: new Tensor('float32', window, [1, nFeat, W]),
+        [n.signal]: new Tensor('float32', input.data, [1, nFeat, input.frames]),
         [n.cacheChannel!]: new Tensor('float32', cacheChannel, [1, cl, cf, cd]),
         [n.cacheTime!]: new Tensor('float32', cacheTime, [1, tl, td, tk]),
         [n.cacheChannelLen!]: new Tensor('int64', cacheLenBuf, [1]),
@@ -136,10 +138,15 @@ export function createCacheAware(o: ContractOptions): ContractModel {
           ? scalarOf(r[n.cacheChannelLenNext].data)
           : Math.min(cf, cacheLen + valid);
       }
-      if (!subsampling) subsampling = Math.max(1, Math.round(S / Math.max(1, tOut)));
+      let sub = subsampling;
+      if (!sub) {
+        const seen = stepSubsampling(input.frames, length, W, S, tOut);
+        sub = seen.value;
+        if (seen.sure) subsampling = sub;
+      }
       if (valid > 0) {
         const data = (lp.data as Float32Array).subarray(0, valid * vocab);
-        emit({ data, nFrames: valid, vocabSize: vocab, frameShiftMs: inShiftMs * subsampling });
+        emit({ data, nFrames: valid, vocabSize: vocab, frameShiftMs: inShiftMs * sub });
       }
     };
 
@@ -153,8 +160,8 @@ export function createCacheAware(o: ContractOptions): ContractModel {
           return !released;
         });
       },
-      async end(emit) {
-        if (!released && buf.length > ctxFrames) await run(buf.length, emit);
+      async end(emit, streamEnd = false) {
+        if (!released && endsWithWindow(buf, ctxFrames, zeroPad ? ctxFrames : 0, subsampling, streamEnd)) await run(buf.length, emit);
         buf.length = 0;
       },
       snapshot(): CacheAwareSnapshot {

@@ -135,8 +135,10 @@ export class StreamHost {
     const first = this.ready[0];
     const cfg = this.configs.get(first.cfg)!;
     const batch: HostedStream[] = [];
+    // Only windows of one length batch together: a dynamic model's unpadded last window runs at its own.
+    const frames = (s: HostedStream) => (s.jobs[0] as Extract<Job, { type: 'step' }>).window.length;
     for (const s of this.ready) {
-      if (s.cfg === first.cfg && batch.length < cfg.maxBatch) batch.push(s);
+      if (s.cfg === first.cfg && batch.length < cfg.maxBatch && frames(s) === frames(first)) batch.push(s);
     }
     // Steps that queued up behind a model run have waited long enough (as the main-thread Batcher does).
     if (cfg.maxWaitMs > 0 && batch.length < cfg.maxBatch && !afterRun) {
@@ -180,14 +182,16 @@ export class StreamHost {
     const n = batch.length;
     const [cl, cf, cd] = c.channelDims;
     const [tl, td, tk] = c.timeDims;
-    const winSize = c.nFeat * c.window;
+    // A full window, or a dynamic model's shorter last one (every step of a batch has the same length).
+    const winSize = steps[0].window.length;
+    const frames = winSize / c.nFeat;
     const chSize = cl * cf * cd;
     const tSize = tl * td * tk;
     let b = this.buffers.get(cfgId);
     if (!b || b.len.length < n) {
       const m = c.maxBatch;
       b = {
-        window: new Float32Array(winSize * m),
+        window: new Float32Array(c.nFeat * c.window * m),
         channel: new Float32Array(chSize * m),
         time: new Float32Array(tSize * m),
         len: new BigInt64Array(m),
@@ -215,7 +219,7 @@ export class StreamHost {
     }
     const nm = c.names;
     const feeds: Record<string, ort.Tensor> = {
-      [nm.signal]: new ort.Tensor('float32', win, [n, c.nFeat, c.window]),
+      [nm.signal]: new ort.Tensor('float32', win, [n, c.nFeat, frames]),
       [nm.cacheChannel]: new ort.Tensor('float32', ch, [n, cl, cf, cd]),
       [nm.cacheTime]: new ort.Tensor('float32', tm, [n, tl, td, tk]),
       [nm.cacheChannelLen]: new ort.Tensor('int64', lens, [n]),
