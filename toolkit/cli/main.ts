@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GraphError } from '../graph/errors.js';
 import { consoleLogger } from '../operator.js';
 import { TOOLKIT_ROOT } from '../paths.js';
-import { UsageError } from './command.js';
+import { parseParams, UsageError } from './command.js';
 import { findCommand } from './commands/index.js';
 
 const USAGE = `streamsx-stt — streaming speech-to-text operators wired from YAML graphs
@@ -66,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(command);
   if (!found) throw new UsageError(`unknown command '${command}'`);
+  // An own-arguments command reached through these options (`streamsx-stt -v worker ...`) still refuses a malformed --param.
+  if (found.ownArgs) parseParams(values.param);
   return found.run(rest, { ...values, log: consoleLogger(values.verbose ?? false) });
 }
 
