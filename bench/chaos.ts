@@ -18,7 +18,7 @@ import { loadGraphFile } from '../toolkit/graph/load.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { runPlan } from '../toolkit/runtime/run.js';
 import { machine, main, num, quick, readWavFile, result, SHARED_MACHINE_NOTE, table } from './common.js';
-import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from './redis-local.js';
+import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
 
 const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
 const PREFIX = 'chaos';

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { collectResults, produceFiles } from '../operators/redis/index.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { fmt, machine, main, num, quick, readWavFile, result, SHARED_MACHINE_NOTE, table } from './common.js';
-import { redisServerAvailable, startRedis, startWorker, type WorkerProcess } from './redis-local.js';
+import { redisServerAvailable, startRedis, startWorker, type WorkerProcess } from '../support/redis-local.js';
 
 const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
 /** Seconds of audio in one pair of sessions (the two clips). */

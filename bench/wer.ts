@@ -18,7 +18,7 @@
  * streaming model itself); the table counts the files whose two transcripts are equal. PocketSphinx is
  * Debian's pocketsphinx_continuous with its default en-us model (packages pocketsphinx, pocketsphinx-en-us),
  * one process per file; without it its columns say n/a. References and hypotheses are normalised as
- * training/textnorm.py does (bench/textnorm.ts). WER: word edit distance / reference words; CER: character
+ * training/textnorm.py does (support/textnorm.ts). WER: word edit distance / reference words; CER: character
  * edit distance (spaces included) / reference characters; both summed over the set, as evaluate.py does.
  * Ends with `RESULT wer set_<name>_stream=... set_<name>_offline=... set_<name>_pocketsphinx=... ...`.
  */
@@ -37,7 +37,7 @@ import { runPlan } from '../toolkit/runtime/run.js';
 import { makeWav } from '../test/helpers/wav-writer.js';
 import { SHARED_MACHINE_NOTE, argv, editDistance, flag, fmt, machine, main, measure, num, opt, quick, requireModel, result, table, wer, type Cost } from './common.js';
 import { parse as parseYaml } from 'yaml';
-import { normalize } from './textnorm.js';
+import { normalize } from '../support/textnorm.js';
 
 const DEFAULT_EVAL_DIR = '/work/stt-runs/data/eval';
 /** training/evaluate.py's order; other sets follow, sorted. */

@@ -18,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Written after each successful build; its mtime is the build's time. */
 const stamp = join(root, 'dist', '.build-stamp');
 /** The folders tsconfig.json compiles. */
-const SOURCE_DIRS = ['toolkit', 'operators', 'samples', 'test', 'bench'];
+const SOURCE_DIRS = ['toolkit', 'operators', 'samples', 'test', 'bench', 'support'];
 
 /** The newest mtime (ms) of the .ts files under `dir`. */
 function newestTs(dir) {

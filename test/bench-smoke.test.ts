@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisServerAvailable } from '../bench/redis-local.js';
+import { redisServerAvailable } from '../support/redis-local.js';
 
 const ROOT = process.cwd();
 const DIST = join(ROOT, 'dist', 'bench');

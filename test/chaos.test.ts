@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { redisServerAvailable } from '../bench/redis-local.js';
+import { redisServerAvailable } from '../support/redis-local.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 
 describe('chaos: worker SIGKILLs and Redis restarts during 20 live sessions (bench:chaos --quick)', function () {

@@ -8,7 +8,7 @@ import { punct } from '../toolkit/items.js';
 import { MelExtractor, melExtractor, MelStream, MelTables, resolveConfig, framesFor } from '../operators/mel-extractor/index.js';
 import { RealFft, naivePower } from '../operators/mel-extractor/fft.js';
 import type { MelExtractorParams } from '../operators/mel-extractor/config.js';
-import { readWavFile } from '../bench/common.js';
+import { readWavFile } from '../support/wav-file.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/mel');
 

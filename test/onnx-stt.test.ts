@@ -11,7 +11,7 @@ import { OnnxSTT, onnxStt, openStreamStates, prepareModel, type OnnxSttParams } 
 import { DegeneracyTracker } from '../operators/onnx-stt/degenerate.js';
 import { inspectModel, inspectModelJson } from '../operators/onnx-stt/inspect.js';
 import { readOnnxHeader } from '../operators/onnx-stt/onnx-proto.js';
-import { commandExtensions } from '../toolkit/cli/extensions.js';
+import { findCommand } from '../toolkit/cli/commands/index.js';
 import {
   FIXTURES,
   argmaxRows,
@@ -75,7 +75,7 @@ describe('OnnxSTT', function () {
       const vad = await inspectModelJson(VAD);
       expect(vad.contract).to.equal(null);
       expect(vad.verdict).to.match(/not a CTC speech recognition model.*voice activity detector/);
-      expect(commandExtensions.inspect).to.be.a('function');
+      expect(findCommand('inspect')?.run).to.be.a('function');
       const text = await inspectModel(CACHE);
       for (const s of ['cache_last_channel_next', 'window     20 frames, shift 16 frames', 'vocab      29 (blank 28)', 'verdict    cache-aware']) {
         expect(text).to.contain(s);

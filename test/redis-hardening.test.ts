@@ -12,7 +12,7 @@ import { collectResults, produceFiles, redisResultSink } from '../operators/redi
 import { punct, type StreamItem } from '../toolkit/items.js';
 import { FlowControl } from '../toolkit/runtime/flow.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
-import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../bench/redis-local.js';
+import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
 import { readWavMono, sharedTranscript, CLIP } from './helpers/live.js';
 
 const FOX = join(TOOLKIT_ROOT, 'samples/audio/flite-slt-fox.wav');

@@ -17,7 +17,7 @@ import type { StreamItem, TranscriptItem } from '../toolkit/items.js';
 import { loadGraphFile } from '../toolkit/graph/load.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { runPlan } from '../toolkit/runtime/run.js';
-import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../bench/redis-local.js';
+import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
 
 const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
 

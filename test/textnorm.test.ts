@@ -1,10 +1,10 @@
 /**
- * bench/textnorm.ts against training/textnorm.py: the expected strings are the Python original's
+ * support/textnorm.ts against training/textnorm.py: the expected strings are the Python original's
  * outputs for these inputs (python3 -c "from textnorm import normalize; ..."), so bench:wer and
  * training/evaluate.py normalise references and hypotheses alike.
  */
 import { expect } from 'chai';
-import { normalize } from '../bench/textnorm.js';
+import { normalize } from '../support/textnorm.js';
 
 const FROM_PYTHON: Array<[string, string]> = [
   ["He was NOT an ill-disposed young man.", "he was not an ill disposed young man"],
@@ -20,7 +20,7 @@ const FROM_PYTHON: Array<[string, string]> = [
   ["1,000,000 and 1000001 and 999999999", "one thousand zero zero zero and one million and one and nine hundred and ninety nine million nine hundred and ninety nine thousand nine hundred and ninety nine"],
 ];
 
-describe('bench/textnorm normalize (port of training/textnorm.py)', () => {
+describe('support/textnorm normalize (port of training/textnorm.py)', () => {
   for (const [input, expected] of FROM_PYTHON) {
     it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () => {
       expect(normalize(input)).to.equal(expected);

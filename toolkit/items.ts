@@ -141,3 +141,9 @@ export function punct(streamId: string): PunctItem {
 export function errorItem(streamId: string, operator: string, message: string): ErrorItem {
   return { kind: 'error', streamId, operator, message };
 }
+
+/** The error line as text shows it: "error: <file>: <message>" (the file named once). */
+export function errorText(e: ErrorItem): string {
+  const msg = e.message.replace(/[\r\n]+/g, ' ');
+  return msg.startsWith(`${e.streamId}: `) ? `error: ${msg}\n` : `error: ${e.streamId}: ${msg}\n`;
+}

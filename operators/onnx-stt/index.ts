@@ -18,14 +18,12 @@ import type { CheckpointItem, LogprobsItem, StreamItem } from '../../toolkit/ite
 import { stageFactory, type Logger, type StageSpec } from '../../toolkit/operator.js';
 import { perStream } from '../../toolkit/runtime/per-stream.js';
 import { withState, withUnsupported } from '../../toolkit/runtime/snapshot.js';
-import { commandExtensions, commandHelp } from '../../toolkit/cli/extensions.js';
 import { CONTRACTS, type ContractModel, type ContractName, type ContractStream, type FramesOut, type RunMode } from './contract.js';
 import { DegeneracyTracker } from './degenerate.js';
 import { describeSession, detectContract, detectionProblems, type Detection } from './detect.js';
 import { createCacheAware } from './nemo-cache-aware.js';
 import { createNemoOffline } from './nemo-offline.js';
 import { loadModel, type ExecutionProvider, type GraphOptimizationLevel } from './session.js';
-import { inspectCommand } from './inspect.js';
 import { createWav2Vec2 } from './wav2vec2.js';
 
 export interface OnnxSttParams {
@@ -437,7 +435,3 @@ export const OnnxSTT: StageSpec<OnnxSttParams> = {
 
 export const onnxStt = stageFactory(OnnxSTT);
 export { inspectModel, inspectModelJson, formatInspectReport } from './inspect.js';
-
-// The CLI's `inspect` command is contributed by this module (toolkit/cli/extensions.ts).
-commandExtensions.inspect = inspectCommand;
-commandHelp.inspect ??= 'streamsx-stt inspect <model.onnx> [--json]\n  Prints a model\'s inputs/outputs, metadata, detected contract, window/shift, cache dims, vocabulary size and a verdict.';

@@ -1,5 +1,5 @@
 /**
- * `streamsx-stt inspect <model.onnx>`: what a model is and how OnnxSTT would run it.
+ * What a model is and how OnnxSTT would run it: the report behind `streamsx-stt inspect` (toolkit/cli/commands/inspect.ts).
  */
 import { describeSession, detectContract, detectionProblems, type Detection, type ModelDescription } from './detect.js';
 import { loadModel } from './session.js';
@@ -120,15 +120,4 @@ export function formatInspectReport(r: InspectReport): string {
 /** The human-readable report (the CLI prints it; `--json` prints `inspectModelJson` instead). */
 export async function inspectModel(path: string): Promise<string> {
   return formatInspectReport(await inspectModelJson(path));
-}
-
-/** `streamsx-stt inspect <model.onnx> [--json]`: prints the report; exit 0 once the model was read. */
-export async function inspectCommand(args: string[], opts: { json: boolean }): Promise<number> {
-  if (args.length !== 1) {
-    process.stderr.write('usage: streamsx-stt inspect <model.onnx> [--json]\n');
-    return 2;
-  }
-  const report = await inspectModelJson(args[0]);
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
-  return 0;
 }

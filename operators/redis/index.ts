@@ -6,11 +6,11 @@
 import { sourceFactory, stageFactory } from '../../toolkit/operator.js';
 import { RedisAudioSource } from './audio-source.js';
 import { RedisResultSink } from './result-sink.js';
-import './commands.js';
 
 export { RedisAudioSource, consumerName } from './audio-source.js';
 export { RedisResultSink } from './result-sink.js';
 export { RedisKeys } from './keys.js';
+export { DEFAULT_REDIS_URL } from './connection.js';
 export { produceFiles, collectResults, resultsTail, type ProducedSession, type SessionResult } from './producer.js';
 
 export const redisAudioSource = sourceFactory(RedisAudioSource);

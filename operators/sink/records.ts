@@ -2,7 +2,9 @@
  * The Sink's record formats: one line per transcript (text, jsonl, csv), error records, and the
  * per-stream summary written for streams that reach the sink as audio/features/logprobs.
  */
-import type { ErrorItem, TranscriptItem } from '../../toolkit/items.js';
+import { errorText, type ErrorItem, type TranscriptItem } from '../../toolkit/items.js';
+
+export { errorText };
 
 /** Formats of one line (or row) per record. */
 export type LineFormat = 'text' | 'jsonl' | 'csv';
@@ -81,12 +83,6 @@ export function transcriptRecord(t: TranscriptItem, format: LineFormat): string 
     case 'text':
       return `${t.streamId} [${secs(t.startMs)}-${secs(t.endMs)}]${t.isFinal ? '' : ' (partial)'}: ${t.text}\n`;
   }
-}
-
-/** The error line as text shows it: "error: <file>: <message>" (the file named once). */
-export function errorText(e: ErrorItem): string {
-  const msg = e.message.replace(/[\r\n]+/g, ' ');
-  return msg.startsWith(`${e.streamId}: `) ? `error: ${msg}\n` : `error: ${e.streamId}: ${msg}\n`;
 }
 
 export function errorRecord(e: ErrorItem, format: LineFormat): string {

@@ -17,7 +17,6 @@ import { sourceFactory, stageFactory, type SourceSpec, type StageSpec } from '..
 import { transcriptRecord } from './protocol.js';
 import { attachSink, getServer } from './registry.js';
 import { LiveServer, type LiveServerParams } from './server.js';
-import './serve.js';
 
 export { CLOSE } from './protocol.js';
 export { getServer, waitForServer } from './registry.js';

@@ -1,5 +1,5 @@
 /** Shared by the live-input tests: the clip, the bundled model, the file graph's transcript, CER. */
-import { readWavFile } from '../../bench/common.js';
+import { readWavFile } from '../../support/wav-file.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { runPlan } from '../../toolkit/runtime/run.js';
 export const MODEL = join(TOOLKIT_ROOT, 'models/stt-en-char-fastconformer-ctc/model.onnx');
 export const CLIP = join(TOOLKIT_ROOT, 'samples/audio/librivox-0880.wav');
 
-/** The clip's samples as floats (one WAV reader for tests and benches: bench/common.ts). */
+/** The clip's samples as floats (one WAV reader for tests and benches: support/wav-file.ts). */
 export function readWavMono(path: string): Float32Array {
   return readWavFile(path).samples;
 }

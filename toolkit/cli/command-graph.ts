@@ -1,10 +1,11 @@
 /**
  * What the long-running commands (`serve`, `worker`) share: load their graph (the given file or their
  * default), print graph problems as `file:line:col` lines, and insist on the source kind they drive.
- * Imported lazily by those commands, so `streamsx-stt --help` does not load the operators.
  */
+import { OPERATORS } from '../../operators/index.js';
+import { GraphError } from '../graph/errors.js';
+import { loadGraphFile, type Plan } from '../graph/load.js';
 import type { Logger } from '../operator.js';
-import type { Plan } from '../graph/load.js';
 import { resolveAsset } from '../paths.js';
 
 /** The plan, or undefined after printing why not (exit status 2 for the caller). */
@@ -16,11 +17,6 @@ export async function loadCommandGraph(
   sourceKind: string,
   log: Logger,
 ): Promise<Plan | undefined> {
-  const [{ OPERATORS }, { loadGraphFile }, { GraphError }] = await Promise.all([
-    import('../../operators/index.js'),
-    import('../graph/load.js'),
-    import('../graph/errors.js'),
-  ]);
   let plan: Plan;
   try {
     plan = await loadGraphFile(resolveAsset(file ?? defaultFile), { registry: OPERATORS, params });
