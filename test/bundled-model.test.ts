@@ -15,11 +15,14 @@ import { cer } from './helpers/live.js';
  * measured for this build (see models/stt-en-char-fastconformer-ctc/MODEL_CARD.md) plus a small margin,
  * so a regression in any stage (features, caches, decoding) fails here.
  */
-// Measured with the step-19286 build: 30.6 % and 34.9 % (step 13528: 33.3 % and 48.8 %; step 4973: 55.6 % and 69.8 %).
-// An empty or garbage transcript is ~100 %.
+// Measured with the v2 build (issue 15): 41.7 % and 25.6 %; v1 (step 19286): 30.6 % and 34.9 % (step 13528:
+// 33.3 % and 48.8 %; step 4973: 55.6 % and 69.8 %). v2 is better on the held-out sets as a whole (LibriVox
+// 77.5 % WER over its 5 clips against v1's 80.3 %, see the model card) but worse on this one 3-second clip,
+// so its bound follows the new measurement; the flite bound is tightened. An empty or garbage transcript
+// is ~100 %.
 const MAX_CER: Record<string, number> = {
-  'librivox-0880.wav': 0.4,
-  'flite-slt-fox.wav': 0.45,
+  'librivox-0880.wav': 0.45,
+  'flite-slt-fox.wav': 0.3,
 };
 
 const audioDir = join(TOOLKIT_ROOT, 'samples', 'audio');
