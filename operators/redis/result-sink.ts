@@ -10,6 +10,7 @@ import { Observable } from 'rxjs';
 import type { Redis } from 'ioredis';
 import type { StreamItem, TranscriptItem } from '../../toolkit/items.js';
 import type { StageSpec } from '../../toolkit/operator.js';
+import { catchForStream } from '../../toolkit/runtime/per-stream.js';
 import { encodeCheckpoint } from '../../toolkit/runtime/snapshot.js';
 import { transcriptObject } from '../sink/records.js';
 import { consumerName, redisParamsSchema } from './audio-source.js';
@@ -123,16 +124,17 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
         const id = item.streamId;
         const fence = [keys.owner(id), keys.seen(id), keys.results];
         switch (item.kind) {
-          case 'transcript':
+          case 'transcript': {
             if (!item.isFinal && !p.partials) return;
-            write(item.isFinal ? 'final result' : 'partial result', id, (r) =>
-              writeResult(r, fence, [me, item.isFinal ? `u${item.utteranceNumber}` : '', ...resultFields(item)]),
-            );
+            // The record is built here, not in the write: a throw is this session's error, not the worker's.
+            const args = [me, item.isFinal ? `u${item.utteranceNumber}` : '', ...resultFields(item)];
+            write(item.isFinal ? 'final result' : 'partial result', id, (r) => writeResult(r, fence, args));
             return;
+          }
           case 'error':
             write('error', id, (r) => writeResult(r, fence, [me, 'error', 'session', id, 'type', 'error', 'operator', item.operator, 'text', item.message]));
             return;
-          case 'checkpoint':
+          case 'checkpoint': {
             if (item.unsupported?.length) {
               if (!warnedUnsupported) {
                 warnedUnsupported = true;
@@ -140,8 +142,10 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
               }
               return;
             }
-            write('checkpoint', id, (r) => writeCheckpoint(r, [keys.owner(id), keys.checkpoint(id)], [me, encodeCheckpoint(item)]));
+            const encoded = encodeCheckpoint(item);
+            write('checkpoint', id, (r) => writeCheckpoint(r, [keys.owner(id), keys.checkpoint(id)], [me, encoded]));
             return;
+          }
           case 'punct':
             write('end', id, async (r) => {
               const reply = await completeSession(
@@ -160,7 +164,13 @@ export const RedisResultSink: StageSpec<RedisResultSinkParams> = {
 
       const sub = source$.subscribe({
         next: (item) => {
-          handle(item);
+          // A throw while handling one session's item is that session's error (an error record in the
+          // results stream, an error item for the runner); the other sessions go on.
+          const failure = catchForStream(item.streamId, ctx.nodeId, () => handle(item));
+          if (failure) {
+            handle(failure);
+            dest.next(failure);
+          }
           dest.next(item);
         },
         error: (e) => dest.error(e),

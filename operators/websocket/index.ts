@@ -13,6 +13,7 @@
  */
 import { Observable } from 'rxjs';
 import type { StreamItem } from '../../toolkit/items.js';
+import { catchForStream } from '../../toolkit/runtime/per-stream.js';
 import { sourceFactory, stageFactory, type SourceSpec, type StageSpec } from '../../toolkit/operator.js';
 import { transcriptRecord } from './protocol.js';
 import { attachSink, getServer } from './registry.js';
@@ -125,20 +126,29 @@ export const WebSocketSink: StageSpec<WebSocketSinkParams> = {
       partials: { type: 'boolean', default: true, description: 'Send partial results (finals are always sent).' },
     },
   },
-  create: (params) => (source$) =>
+  create: (params, ctx) => (source$) =>
     new Observable<StreamItem>((dest) => {
       const detach = attachSink(params.server);
+      const send = (item: StreamItem) => {
+        const server = getServer(params.server);
+        if (!server) return;
+        if (item.kind === 'transcript') {
+          if (item.isFinal || params.partials) server.deliver(item.streamId, { type: item.isFinal ? 'final' : 'partial', ...transcriptRecord(item) });
+        } else if (item.kind === 'error') {
+          server.deliver(item.streamId, { type: 'error', streamId: item.streamId, operator: item.operator, message: item.message });
+        } else if (item.kind === 'punct') {
+          server.pipelineEnded(item.streamId);
+        }
+      };
       const sub = source$.subscribe({
         next: (item) => {
-          const server = getServer(params.server);
-          if (server) {
-            if (item.kind === 'transcript') {
-              if (item.isFinal || params.partials) server.deliver(item.streamId, { type: item.isFinal ? 'final' : 'partial', ...transcriptRecord(item) });
-            } else if (item.kind === 'error') {
-              server.deliver(item.streamId, { type: 'error', streamId: item.streamId, operator: item.operator, message: item.message });
-            } else if (item.kind === 'punct') {
-              server.pipelineEnded(item.streamId);
-            }
+          // A throw while sending one stream's item is that stream's error (its client is told, the
+          // runner gets the error item); the other streams go on.
+          const failure = catchForStream(item.streamId, ctx.nodeId, () => send(item));
+          if (failure) {
+            catchForStream(item.streamId, ctx.nodeId, () => send(failure));
+            dest.next(failure);
+            if (item.kind === 'punct') catchForStream(item.streamId, ctx.nodeId, () => send(item));
           }
           dest.next(item);
         },

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { errorItem, type ConsumedKind, type StreamItem } from '../items.js';
+import { errorItem, type ConsumedKind, type ErrorItem, type StreamItem } from '../items.js';
 import type { FlowControl } from './flow.js';
 import { stateIn, withState, withUnsupported } from './snapshot.js';
 
@@ -50,6 +50,20 @@ function isFailedStream(v: unknown): boolean {
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Runs `fn` for one stream's item; a throw becomes that stream's error item (returned), so that the
+ * other streams go on. perStream does this for its handlers; sinks that are not perStream stages
+ * (WebSocketSink, RedisResultSink) use it in their subscribers.
+ */
+export function catchForStream(streamId: string, operator: string, fn: () => void): ErrorItem | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return errorItem(streamId, operator, errorMessage(e));
+  }
 }
 
 function isPromise(x: unknown): x is Promise<void> {
