@@ -11,6 +11,7 @@ import { fileSource, type FileSourceParams } from '../operators/file-source/inde
 import { AUDIO_EXTENSIONS } from '../operators/file-source/files.js';
 import { cer, CLIP, fileTranscript } from './helpers/live.js';
 import { toneOf, zeroCrossingFrequency } from './helpers/wav-writer.js';
+import { joinedAudio } from './helpers/audio-items.js';
 
 /** Made by test/fixtures/audio/make_compressed.sh from CLIP (and a stereo tone pair). */
 const FIXTURES = path.join(TOOLKIT_ROOT, 'test/fixtures/audio');
@@ -38,15 +39,7 @@ async function read(params: Partial<FileSourceParams>): Promise<StreamItem[]> {
 function joined(items: StreamItem[], streamId?: string): Float32Array {
   const mine = streamId === undefined ? items : items.filter((i) => i.streamId === streamId);
   expect(mine.at(-1)?.kind).to.equal('punct');
-  const audio = mine.filter((i): i is AudioItem => i.kind === 'audio');
-  const out = new Float32Array(audio.reduce((a, i) => a + i.samples.length, 0));
-  let o = 0;
-  for (const a of audio) {
-    expect(a.startSample).to.equal(o);
-    out.set(a.samples, o);
-    o += a.samples.length;
-  }
-  return out;
+  return joinedAudio(mine);
 }
 
 const errorsOf = (items: StreamItem[]) => items.filter((i) => i.kind === 'error').map((i) => (i as { message: string }).message);

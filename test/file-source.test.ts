@@ -12,6 +12,7 @@ import { fileReader, fileSource, type FileSourceParams } from '../operators/file
 import { Resampler } from '../operators/file-source/resampler.js';
 import { bufferSource, readWavHeader, WavError } from '../operators/file-source/wav-header.js';
 import { makeWav, sine, toneOf, zeroCrossingFrequency, type WavSpec } from './helpers/wav-writer.js';
+import { joinedAudio } from './helpers/audio-items.js';
 
 let dir: string;
 const warnings: string[] = [];
@@ -38,18 +39,7 @@ function byStream(items: StreamItem[]): Map<string, StreamItem[]> {
 }
 
 /** The stream's audio joined, after checking its positions are contiguous from 0. */
-function joined(items: StreamItem[]): Float32Array {
-  const audio = items.filter((i): i is AudioItem => i.kind === 'audio');
-  const n = audio.reduce((a, i) => a + i.samples.length, 0);
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const a of audio) {
-    expect(a.startSample).to.equal(o);
-    out.set(a.samples, o);
-    o += a.samples.length;
-  }
-  return out;
-}
+const joined = joinedAudio;
 
 const goodSpec = (rate = 16000, seconds = 0.5): WavSpec => ({ sampleRate: rate, channels: [sine(440, rate, seconds)] });
 

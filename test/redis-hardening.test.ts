@@ -12,7 +12,8 @@ import { collectResults, produceFiles, redisResultSink } from '../operators/redi
 import { punct, type StreamItem } from '../toolkit/items.js';
 import { FlowControl } from '../toolkit/runtime/flow.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
-import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
+import { startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
+import { startRedisOrSkip } from './helpers/redis-server.js';
 import { readWavMono, sharedTranscript, CLIP } from './helpers/live.js';
 
 const FOX = join(TOOLKIT_ROOT, 'samples/audio/flite-slt-fox.wav');
@@ -36,12 +37,7 @@ describe('Redis workers under attack (issue #16, own redis-server)', function ()
   let clipText = '';
 
   before(async function () {
-    if (!redisServerAvailable()) {
-      console.log('      redis-server is not installed (apt-get install redis-server): skipped');
-      this.skip();
-    }
-    redis = await startRedis();
-    client = new Redis(redis.url);
+    ({ redis, client } = await startRedisOrSkip(this));
     clipText = await sharedTranscript();
     expect(clipText.length).to.be.greaterThan(10);
   });

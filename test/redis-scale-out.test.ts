@@ -17,7 +17,8 @@ import type { StreamItem, TranscriptItem } from '../toolkit/items.js';
 import { loadGraphFile } from '../toolkit/graph/load.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { runPlan } from '../toolkit/runtime/run.js';
-import { redisServerAvailable, startRedis, startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
+import { startWorker, type LocalRedis, type WorkerProcess } from '../support/redis-local.js';
+import { startRedisOrSkip } from './helpers/redis-server.js';
 
 const CLIPS = ['flite-slt-fox.wav', 'librivox-0880.wav'].map((f) => join(TOOLKIT_ROOT, 'samples/audio', f));
 
@@ -44,12 +45,7 @@ describe('Redis scale-out (worker and produce commands, own redis-server)', func
   const workers: WorkerProcess[] = [];
 
   before(async function () {
-    if (!redisServerAvailable()) {
-      console.log('      redis-server is not installed (apt-get install redis-server): skipped');
-      this.skip();
-    }
-    redis = await startRedis();
-    client = new Redis(redis.url);
+    ({ redis, client } = await startRedisOrSkip(this));
   });
 
   after(async () => {

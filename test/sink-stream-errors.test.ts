@@ -11,7 +11,8 @@ import { webSocketSink } from '../operators/websocket/index.js';
 import { registerServer, unregisterServer } from '../operators/websocket/registry.js';
 import type { LiveServer } from '../operators/websocket/server.js';
 import { punct, type StreamItem, type TranscriptItem } from '../toolkit/items.js';
-import { redisServerAvailable, startRedis, type LocalRedis } from '../support/redis-local.js';
+import { type LocalRedis } from '../support/redis-local.js';
+import { startRedisOrSkip } from './helpers/redis-server.js';
 
 const silent = { info: () => undefined, warn: () => undefined, verbose: () => undefined };
 
@@ -66,12 +67,7 @@ describe('RedisResultSink: a throw for one session is that session\'s error (iss
   let client: Redis | undefined;
 
   before(async function () {
-    if (!redisServerAvailable()) {
-      console.log('      redis-server is not installed (apt-get install redis-server): skipped');
-      this.skip();
-    }
-    redis = await startRedis();
-    client = new Redis(redis.url);
+    ({ redis, client } = await startRedisOrSkip(this));
   });
   after(async () => {
     client?.disconnect();

@@ -11,6 +11,7 @@ import type { AudioItem, StreamItem } from '../toolkit/items.js';
 import { TOOLKIT_ROOT } from '../toolkit/paths.js';
 import { encodePcm } from './helpers/ws-client.js';
 import { CLIP, MODEL, cer, readWavMono, sharedTranscript } from './helpers/live.js';
+import { joinedAudio } from './helpers/audio-items.js';
 
 function ramp(n: number): Float32Array {
   const out = new Float32Array(n);
@@ -33,17 +34,7 @@ function feed(bytes: Buffer, sizes: number[]): PassThrough {
   return input;
 }
 
-function joined(items: StreamItem[]): Float32Array {
-  const audio = items.filter((i): i is AudioItem => i.kind === 'audio');
-  const out = new Float32Array(audio.reduce((n, a) => n + a.samples.length, 0));
-  let at = 0;
-  for (const a of audio) {
-    expect(a.startSample).to.equal(at);
-    out.set(a.samples, at);
-    at += a.samples.length;
-  }
-  return out;
-}
+const joined = joinedAudio;
 
 describe('StdinSource', function () {
   this.timeout(30000);
