@@ -63,8 +63,9 @@ SENTENCE_BASE = {"flite-slt": 0, "espeak-m3": 200, "espeak-f2": 400, "rhvoice-bd
 def synth_raw(cmd_tts, sox_effects, tmpdir):
     """Run a TTS command writing wav to a temp file, then sox -> float32 16 kHz mono."""
     wav = os.path.join(tmpdir, "tts.wav")
-    # The command lists hold the placeholder WAV where the engine writes a file; otherwise the engine
-    # writes the WAV to stdout (espeak-ng --stdout), and RHVoice reads its text from stdin.
+    # tts_command() writes the token "WAV" where an engine takes an output file name (flite, Pico, RHVoice);
+    # it is replaced by the temp file here. Without it the engine writes to stdout (espeak-ng --stdout).
+    # RHVoice-test reads its text from stdin: the command's last element.
     text_in = None
     if cmd_tts[0] == "RHVoice-test":
         text_in, cmd_tts = cmd_tts[-1].encode(), cmd_tts[:-1]
